@@ -1,0 +1,199 @@
+//! Decoding retained lines with simd-json, through one reused padded scratch buffer.
+
+use serde::Deserialize;
+use simd_json::{Buffers, INPUT_PADDING, Tape};
+
+use crate::lines::Line;
+
+/// The scratch buffer is shrunk back after a line larger than this, so one huge retained line
+/// does not pin its memory for the rest of the scan.
+const KEEP_CAPACITY: usize = 4 << 20;
+
+/// Parses lines into a reused tape. The mapping is read-only and simd-json unescapes in place,
+/// so each line is first copied into `buf` (with [`INPUT_PADDING`] bytes of slack).
+pub(crate) struct Decoder {
+    buf: Vec<u8>,
+    buffers: Buffers,
+    tape: Tape<'static>,
+}
+
+/// A successfully parsed line: its tape, which goes back to the decoder when dropped.
+pub(crate) struct Parsed<'d> {
+    tape: Tape<'d>,
+    home: &'d mut Tape<'static>,
+}
+
+impl Drop for Parsed<'_> {
+    fn drop(&mut self) {
+        *self.home = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
+    }
+}
+
+impl Decoder {
+    pub(crate) fn new() -> Decoder {
+        Decoder {
+            buf: Vec::new(),
+            buffers: Buffers::new(4096),
+            tape: Tape(Vec::new()),
+        }
+    }
+
+    /// Parses `line`, or says why it is not valid JSON (with the byte position in the line).
+    pub(crate) fn parse<'d>(&'d mut self, line: &[u8]) -> Result<Parsed<'d>, String> {
+        let Decoder { buf, buffers, tape } = self;
+        if buf.capacity() > KEEP_CAPACITY && line.len() + INPUT_PADDING <= KEEP_CAPACITY {
+            *buf = Vec::new();
+            *buffers = Buffers::new(4096);
+        }
+        buf.clear();
+        buf.reserve(line.len() + INPUT_PADDING);
+        buf.extend_from_slice(line);
+        buf.resize(line.len() + INPUT_PADDING, 0);
+        let mut t: Tape<'d> = std::mem::replace(tape, Tape(Vec::new())).reset();
+        match simd_json::fill_tape_padded(&mut buf[..], line.len(), buffers, &mut t) {
+            Ok(()) => Ok(Parsed { tape: t, home: tape }),
+            Err(e) => {
+                *tape = t.reset();
+                Err(describe(&e))
+            }
+        }
+    }
+
+    /// True when `line` is valid JSON.
+    pub(crate) fn is_valid(&mut self, line: &[u8]) -> Result<(), String> {
+        self.parse(line).map(drop)
+    }
+}
+
+fn describe(e: &simd_json::Error) -> String {
+    use simd_json::ErrorType as T;
+    let what = match e.error() {
+        T::Eof => "unexpected end of line".to_string(),
+        T::TrailingData => "trailing characters after the JSON value".to_string(),
+        T::InvalidUtf8 => "invalid UTF-8".to_string(),
+        T::InvalidUnicodeCodepoint | T::InvalidUnicodeEscape => {
+            "invalid \\u escape (an unpaired surrogate?)".to_string()
+        }
+        T::DepthLimitExceeded => "nested deeper than 1024 levels".to_string(),
+        other => format!("{other:?}"),
+    };
+    format!("invalid JSON: {what} (near byte {})", e.index())
+}
+
+/// A retained, successfully parsed line, handed to a [`Sink`](crate::Sink).
+///
+/// It borrows the input (for [`Event::bytes`]) and the scanner's decode buffer (for
+/// [`Event::decode`] and [`Event::value`]), so it lives only for the duration of the sink
+/// call: copy out what you need to keep.
+pub struct Event<'a> {
+    line: Line<'a>,
+    parsed: Parsed<'a>,
+}
+
+impl<'a> Event<'a> {
+    pub(crate) fn new(line: Line<'a>, parsed: Parsed<'a>) -> Event<'a> {
+        Event { line, parsed }
+    }
+
+    /// The line (number, offset and raw bytes without terminator).
+    pub fn line(&self) -> Line<'a> {
+        self.line
+    }
+
+    /// The 1-based line number.
+    pub fn number(&self) -> u64 {
+        self.line.number()
+    }
+
+    /// The byte offset of the line in the input.
+    pub fn offset(&self) -> u64 {
+        self.line.offset()
+    }
+
+    /// The raw bytes of the line as they are in the input, without the terminator.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.line.bytes()
+    }
+
+    /// A borrowed view of the parsed value (simd-json's tape), for cheap lookups without
+    /// building a tree. See `simd_json::prelude` for its accessors.
+    pub fn value(&self) -> simd_json::tape::Value<'_, 'a> {
+        self.parsed.tape.as_value()
+    }
+
+    /// Decodes the line into any `serde::Deserialize` type, borrowing strings from the
+    /// scanner's buffer where the type allows (`&'a str` fields, `simd_json::BorrowedValue`).
+    ///
+    /// Can be called several times, with different types.
+    ///
+    /// # Errors
+    ///
+    /// When the line's JSON does not fit `T`.
+    pub fn decode<T: Deserialize<'a>>(&mut self) -> Result<T, DecodeError> {
+        let tape = std::mem::replace(&mut self.parsed.tape, Tape(Vec::new()));
+        let mut de = simd_json::Deserializer::from_tape(tape);
+        let out = T::deserialize(&mut de);
+        self.parsed.tape = de.into_tape();
+        out.map_err(|e| DecodeError {
+            line: self.line.number(),
+            offset: self.line.offset(),
+            message: e.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Debug for Event<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Event")
+            .field("line", &self.line.number())
+            .field("offset", &self.line.offset())
+            .field("bytes", &String::from_utf8_lossy(self.line.bytes()))
+            .finish()
+    }
+}
+
+/// A retained line whose JSON does not fit the type asked for by [`Event::decode`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, offset {offset}: {message}")]
+pub struct DecodeError {
+    /// 1-based line number.
+    pub line: u64,
+    /// Byte offset of the line.
+    pub offset: u64,
+    /// What did not fit.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_and_invalid() {
+        let mut d = Decoder::new();
+        for ok in [&b"{}"[..], b"[1,2]", b" {\"a\":1} ", b"\"s\"", b"1e5", b"123456789012345678901234567890"] {
+            assert!(d.is_valid(ok).is_ok(), "{:?}", String::from_utf8_lossy(ok));
+        }
+        for bad in [
+            &b"{"[..],
+            b"{\"a\":1} x",
+            b"{\"a\":\"\xff\"}",
+            b"{\"a\":\"\\ud800\"}",
+            b"{\"a\":\"\\udc00\"}",
+            b"\x0c{}",
+            b"",
+            b"{\"a\":tru}",
+        ] {
+            assert!(d.is_valid(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn depth_limit() {
+        let mut d = Decoder::new();
+        let ok = format!("{}{}", "[".repeat(1024), "]".repeat(1024));
+        assert!(d.is_valid(ok.as_bytes()).is_ok());
+        let deep = format!("{}{}", "[".repeat(1025), "]".repeat(1025));
+        assert!(d.is_valid(deep.as_bytes()).is_err());
+    }
+}

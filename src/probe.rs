@@ -1,0 +1,746 @@
+//! The prefix probe: a structural, escape-aware scan that classifies one line.
+//!
+//! The probe reads a line's JSON just far enough to decide the selector: it follows the key
+//! paths of the rules into the objects they name, compares the unescaped string values it finds
+//! there, and skips everything else (strings are jumped with `memchr2`, containers with a
+//! bracket stack of fixed size). It never allocates per line (its two scratch buffers are
+//! reused), its recursion depth is bounded by the longest rule path whatever the nesting depth
+//! of the line, and it stops as soon as the outcome is decided.
+
+use memchr::{memchr2, memmem};
+
+use crate::select::{Matcher, Selector};
+
+/// What the probe decided about one line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// A rule matched: the index of the first rule that did.
+    Retain(usize),
+    /// Every rule failed.
+    Skip,
+    /// The line's first non-blank byte starts a JSON value that is not an object.
+    NotObject,
+    /// The window ended before the outcome was decided.
+    Undecided,
+    /// A syntax error before the outcome was decided, at this byte of the line.
+    Malformed { at: usize, what: &'static str },
+}
+
+/// Dropped-entry values are cut to this many bytes.
+pub(crate) const VALUE_CUT: usize = 256;
+
+/// Why the scan of a line stopped early.
+enum Stop {
+    Decided(Outcome),
+    Eof,
+    Syntax(usize, &'static str),
+}
+
+type Step<T = ()> = Result<T, Stop>;
+
+struct Node {
+    key: Box<[u8]>,
+    children: Vec<usize>,
+    /// Rules whose path ends here.
+    rules: Vec<usize>,
+    /// Rules whose path ends here or below.
+    subtree: Vec<usize>,
+}
+
+struct CompiledRule {
+    contains: bool,
+    /// Needles, ASCII-lowercased unless the probe is case-sensitive.
+    needles: Vec<Box<[u8]>>,
+    finders: Vec<memmem::Finder<'static>>,
+}
+
+/// Depth of the bracket stack that checks `{`/`}` and `[`/`]` pairing while skipping. Deeper
+/// nesting is still tracked by a counter, but its bracket kinds are not checked (the probe is
+/// not a validator).
+const KIND_BITS: usize = 64 * 64;
+
+/// A compiled selector plus the reusable per-line state.
+pub(crate) struct Probe {
+    nodes: Vec<Node>,
+    rules: Vec<CompiledRule>,
+    case_sensitive: bool,
+    // Per-line state, reset by `classify`.
+    failed: Vec<bool>,
+    seen: Vec<bool>,
+    undecided: usize,
+    /// Unescaped text of the string being compared.
+    unescaped: Vec<u8>,
+    /// Lowercased text, for case-insensitive `contains`.
+    lower: Vec<u8>,
+    /// The value that decided a `Retain`, as spelled in the line (unescaped), cut.
+    matched: Vec<u8>,
+    kinds: [u64; KIND_BITS / 64],
+}
+
+impl Probe {
+    pub(crate) fn new(selector: &Selector, case_sensitive: bool) -> Probe {
+        let mut nodes = vec![Node {
+            key: Box::default(),
+            children: Vec::new(),
+            rules: Vec::new(),
+            subtree: Vec::new(),
+        }];
+        let mut rules = Vec::new();
+        for (ri, rule) in selector.rules().iter().enumerate() {
+            let mut at = 0;
+            nodes[0].subtree.push(ri);
+            for seg in rule.path() {
+                let found = nodes[at]
+                    .children
+                    .iter()
+                    .copied()
+                    .find(|&c| &*nodes[c].key == seg.as_bytes());
+                at = match found {
+                    Some(c) => c,
+                    None => {
+                        nodes.push(Node {
+                            key: seg.as_bytes().into(),
+                            children: Vec::new(),
+                            rules: Vec::new(),
+                            subtree: Vec::new(),
+                        });
+                        let c = nodes.len() - 1;
+                        nodes[at].children.push(c);
+                        c
+                    }
+                };
+                nodes[at].subtree.push(ri);
+            }
+            nodes[at].rules.push(ri);
+            let (contains, vals) = match rule.matcher() {
+                Matcher::Equals(v) => (false, v),
+                Matcher::Contains(v) => (true, v),
+            };
+            let needles: Vec<Box<[u8]>> = vals
+                .iter()
+                .map(|v| {
+                    if case_sensitive {
+                        v.as_bytes().into()
+                    } else {
+                        v.to_ascii_lowercase().into_bytes().into()
+                    }
+                })
+                .collect();
+            let finders = if contains {
+                needles
+                    .iter()
+                    .map(|n| memmem::Finder::new(&n[..]).into_owned())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            rules.push(CompiledRule {
+                contains,
+                needles,
+                finders,
+            });
+        }
+        Probe {
+            failed: vec![false; rules.len()],
+            seen: vec![false; nodes.len()],
+            nodes,
+            rules,
+            case_sensitive,
+            undecided: 0,
+            unescaped: Vec::new(),
+            lower: Vec::new(),
+            matched: Vec::new(),
+            kinds: [0; KIND_BITS / 64],
+        }
+    }
+
+    /// The value (unescaped, as the line spells it, cut to 256 bytes) that decided the last
+    /// [`Outcome::Retain`].
+    pub(crate) fn matched_value(&self) -> &[u8] {
+        &self.matched
+    }
+
+    /// Classifies a line from `window`, its first bytes (or all of it).
+    ///
+    /// `exact` says the window is the whole line: running out of bytes before the top-level
+    /// object closes is then a syntax error rather than [`Outcome::Undecided`].
+    pub(crate) fn classify(&mut self, window: &[u8], exact: bool) -> Outcome {
+        self.failed.iter_mut().for_each(|f| *f = false);
+        self.seen.iter_mut().for_each(|s| *s = false);
+        self.undecided = self.rules.len();
+        let mut cur = Cur { w: window, i: 0 };
+        match self.line(&mut cur) {
+            Ok(()) => Outcome::Skip,
+            Err(Stop::Decided(o)) => o,
+            Err(Stop::Eof) if exact => Outcome::Malformed {
+                at: window.len(),
+                what: "unexpected end of line",
+            },
+            Err(Stop::Eof) => Outcome::Undecided,
+            Err(Stop::Syntax(at, what)) => Outcome::Malformed { at, what },
+        }
+    }
+
+    fn line(&mut self, cur: &mut Cur<'_>) -> Step {
+        if self.undecided == 0 {
+            return Err(Stop::Decided(Outcome::Skip));
+        }
+        cur.skip_ws();
+        match cur.peek()? {
+            b'{' => self.object(cur, 0),
+            b'[' | b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n' => {
+                Err(Stop::Decided(Outcome::NotObject))
+            }
+            _ => Err(Stop::Syntax(cur.i, "expected a JSON object")),
+        }
+    }
+
+    /// Scans an object whose keys are matched against the children of trie node `node`.
+    /// `cur` is on the `{`.
+    fn object(&mut self, cur: &mut Cur<'_>, node: usize) -> Step {
+        cur.i += 1;
+        cur.skip_ws();
+        if cur.peek()? == b'}' {
+            cur.i += 1;
+            return self.fail_subtree(node);
+        }
+        loop {
+            if cur.peek()? != b'"' {
+                return Err(Stop::Syntax(cur.i, "expected a key"));
+            }
+            let (ks, ke, kesc) = cur.string()?;
+            cur.skip_ws();
+            if cur.peek()? != b':' {
+                return Err(Stop::Syntax(cur.i, "expected ':'"));
+            }
+            cur.i += 1;
+            cur.skip_ws();
+            match self.child(node, cur.w, ks, ke, kesc)? {
+                Some(c) if !self.seen[c] => {
+                    self.seen[c] = true;
+                    self.value_at(cur, c)?;
+                }
+                _ => self.skip_value(cur)?,
+            }
+            cur.skip_ws();
+            match cur.peek()? {
+                b',' => {
+                    cur.i += 1;
+                    cur.skip_ws();
+                }
+                b'}' => {
+                    cur.i += 1;
+                    return self.fail_subtree(node);
+                }
+                _ => return Err(Stop::Syntax(cur.i, "expected ',' or '}'")),
+            }
+        }
+    }
+
+    /// The child of `node` whose key equals the (unescaped) key `w[s..e]`.
+    fn child(&mut self, node: usize, w: &[u8], s: usize, e: usize, esc: bool) -> Step<Option<usize>> {
+        if self.nodes[node].children.is_empty() {
+            return Ok(None);
+        }
+        let key: &[u8] = if esc {
+            unescape(&w[s..e], &mut self.unescaped).map_err(|(at, what)| Stop::Syntax(s + at, what))?;
+            &self.unescaped
+        } else {
+            &w[s..e]
+        };
+        Ok(self.nodes[node]
+            .children
+            .iter()
+            .copied()
+            .find(|&c| &*self.nodes[c].key == key))
+    }
+
+    /// Decides the rules at trie node `c` (and below) from the value under the cursor.
+    fn value_at(&mut self, cur: &mut Cur<'_>, c: usize) -> Step {
+        match cur.peek()? {
+            b'"' => {
+                let (s, e, esc) = cur.string()?;
+                if !self.nodes[c].rules.is_empty() {
+                    self.compare(cur.w, s, e, esc, c)?;
+                }
+                self.fail_subtree(c)
+            }
+            b'{' if !self.nodes[c].children.is_empty() => {
+                for k in 0..self.nodes[c].rules.len() {
+                    let r = self.nodes[c].rules[k];
+                    self.fail(r);
+                }
+                self.check()?;
+                self.object(cur, c)
+            }
+            _ => {
+                self.fail_subtree(c)?;
+                self.skip_value(cur)
+            }
+        }
+    }
+
+    /// Compares the string `w[s..e]` with the rules ending at node `c`.
+    fn compare(&mut self, w: &[u8], s: usize, e: usize, esc: bool, c: usize) -> Step {
+        let text: &[u8] = if esc {
+            unescape(&w[s..e], &mut self.unescaped).map_err(|(at, what)| Stop::Syntax(s + at, what))?;
+            &self.unescaped
+        } else {
+            &w[s..e]
+        };
+        let mut lowered = false;
+        for &r in &self.nodes[c].rules {
+            if self.failed[r] {
+                continue;
+            }
+            let rule = &self.rules[r];
+            let hit = if !rule.contains {
+                if self.case_sensitive {
+                    rule.needles.iter().any(|n| **n == *text)
+                } else {
+                    rule.needles.iter().any(|n| n.eq_ignore_ascii_case(text))
+                }
+            } else if self.case_sensitive {
+                rule.finders.iter().any(|f| f.find(text).is_some())
+            } else {
+                if !lowered {
+                    self.lower.clear();
+                    self.lower.extend(text.iter().map(u8::to_ascii_lowercase));
+                    lowered = true;
+                }
+                rule.finders.iter().any(|f| f.find(&self.lower).is_some())
+            };
+            if hit {
+                let cut = cut_value(text);
+                self.matched.clear();
+                self.matched.extend_from_slice(cut);
+                return Err(Stop::Decided(Outcome::Retain(r)));
+            }
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, r: usize) {
+        if !self.failed[r] {
+            self.failed[r] = true;
+            self.undecided -= 1;
+        }
+    }
+
+    fn check(&self) -> Step {
+        if self.undecided == 0 {
+            Err(Stop::Decided(Outcome::Skip))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn fail_subtree(&mut self, node: usize) -> Step {
+        for k in 0..self.nodes[node].subtree.len() {
+            let r = self.nodes[node].subtree[k];
+            self.fail(r);
+        }
+        self.check()
+    }
+
+    /// True when `line` holds one complete JSON value: strings closed, brackets balanced and
+    /// paired, nothing but whitespace after it. A structural check only (no validation of
+    /// scalars or UTF-8), for lines too large to parse.
+    pub(crate) fn is_complete(&mut self, line: &[u8]) -> bool {
+        let mut cur = Cur { w: line, i: 0 };
+        cur.skip_ws();
+        let scalar = matches!(line.get(cur.i), Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n'));
+        match self.skip_value(&mut cur) {
+            Ok(()) => {}
+            // A scalar may run to the end of the line.
+            Err(Stop::Eof) if scalar => return true,
+            Err(_) => return false,
+        }
+        cur.skip_ws();
+        cur.i >= line.len()
+    }
+
+    /// Skips one JSON value of any kind. The cursor is on its first byte.
+    fn skip_value(&mut self, cur: &mut Cur<'_>) -> Step {
+        match cur.peek()? {
+            b'"' => cur.string().map(|_| ()),
+            b'{' | b'[' => self.skip_container(cur),
+            b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
+                while cur.i < cur.w.len() {
+                    match cur.w[cur.i] {
+                        b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n' => return Ok(()),
+                        b'"' | b'{' | b'[' | b':' => {
+                            return Err(Stop::Syntax(cur.i, "unexpected byte after a scalar"));
+                        }
+                        _ => cur.i += 1,
+                    }
+                }
+                Err(Stop::Eof)
+            }
+            _ => Err(Stop::Syntax(cur.i, "expected a value")),
+        }
+    }
+
+    /// Skips an object or array, checking bracket pairing. The cursor is on `{` or `[`.
+    fn skip_container(&mut self, cur: &mut Cur<'_>) -> Step {
+        let w = cur.w;
+        let mut depth = 0usize;
+        let mut i = cur.i;
+        while i < w.len() {
+            let b = w[i];
+            match b {
+                b'"' => {
+                    cur.i = i;
+                    cur.string()?;
+                    i = cur.i;
+                    continue;
+                }
+                b'{' | b'[' => {
+                    if depth < KIND_BITS {
+                        let (word, bit) = (depth / 64, depth % 64);
+                        if b == b'{' {
+                            self.kinds[word] |= 1 << bit;
+                        } else {
+                            self.kinds[word] &= !(1 << bit);
+                        }
+                    }
+                    depth += 1;
+                }
+                b'}' | b']' => {
+                    if depth == 0 {
+                        return Err(Stop::Syntax(i, "unbalanced bracket"));
+                    }
+                    depth -= 1;
+                    if depth < KIND_BITS {
+                        let is_obj = self.kinds[depth / 64] >> (depth % 64) & 1 == 1;
+                        if is_obj != (b == b'}') {
+                            return Err(Stop::Syntax(i, "mismatched bracket"));
+                        }
+                    }
+                    if depth == 0 {
+                        cur.i = i + 1;
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        cur.i = i;
+        Err(Stop::Eof)
+    }
+}
+
+/// A cursor over the probe window.
+struct Cur<'a> {
+    w: &'a [u8],
+    i: usize,
+}
+
+impl Cur<'_> {
+    #[inline]
+    fn peek(&self) -> Step<u8> {
+        self.w.get(self.i).copied().ok_or(Stop::Eof)
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.w.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// Finds the end of the string whose opening quote is under the cursor, and moves past its
+    /// closing quote. Returns the body's bounds and whether it holds an escape.
+    #[inline]
+    fn string(&mut self) -> Step<(usize, usize, bool)> {
+        let start = self.i + 1;
+        let mut j = start;
+        let mut esc = false;
+        loop {
+            match memchr2(b'"', b'\\', self.w.get(j..).ok_or(Stop::Eof)?) {
+                None => return Err(Stop::Eof),
+                Some(k) if self.w[j + k] == b'"' => {
+                    self.i = j + k + 1;
+                    return Ok((start, j + k, esc));
+                }
+                Some(k) => {
+                    esc = true;
+                    j += k + 2;
+                }
+            }
+        }
+    }
+}
+
+/// Cuts a value to at most [`VALUE_CUT`] bytes, on a UTF-8 character boundary when the text is
+/// valid UTF-8 up to the cut.
+pub(crate) fn cut_value(text: &[u8]) -> &[u8] {
+    if text.len() <= VALUE_CUT {
+        return text;
+    }
+    let mut end = VALUE_CUT;
+    while end > VALUE_CUT - 4 && (text[end] & 0xC0) == 0x80 {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Unescapes a JSON string body (without quotes) into `out`.
+///
+/// On an invalid escape returns the offset (within `src`) of its backslash and a description.
+/// An unpaired surrogate escape is an error, as it is for the decoder.
+pub(crate) fn unescape(src: &[u8], out: &mut Vec<u8>) -> Result<(), (usize, &'static str)> {
+    out.clear();
+    let mut i = 0;
+    while i < src.len() {
+        let Some(k) = memchr::memchr(b'\\', &src[i..]) else {
+            out.extend_from_slice(&src[i..]);
+            return Ok(());
+        };
+        out.extend_from_slice(&src[i..i + k]);
+        let at = i + k;
+        let c = *src.get(at + 1).ok_or((at, "unfinished escape"))?;
+        i = at + 2;
+        let b = match c {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let hi = hex4(src, at + 2).ok_or((at, "invalid \\u escape"))?;
+                i = at + 6;
+                let cp = if (0xD800..0xDC00).contains(&hi) {
+                    if src.get(i) != Some(&b'\\') || src.get(i + 1) != Some(&b'u') {
+                        return Err((at, "unpaired surrogate escape"));
+                    }
+                    let lo = hex4(src, i + 2).ok_or((i, "invalid \\u escape"))?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return Err((at, "unpaired surrogate escape"));
+                    }
+                    i += 6;
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                } else if (0xDC00..0xE000).contains(&hi) {
+                    return Err((at, "unpaired surrogate escape"));
+                } else {
+                    hi
+                };
+                let ch = char::from_u32(cp).ok_or((at, "invalid \\u escape"))?;
+                let mut buf = [0; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+            _ => return Err((at, "invalid escape")),
+        };
+        out.push(b);
+    }
+    Ok(())
+}
+
+fn hex4(src: &[u8], at: usize) -> Option<u32> {
+    let h = src.get(at..at + 4)?;
+    let mut v = 0;
+    for &d in h {
+        v = v * 16 + (d as char).to_digit(16)?;
+    }
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::select::Selector;
+
+    fn codex() -> Probe {
+        let sel = Selector::new()
+            .equals("type", ["turn.completed", "error", "turn.failed"])
+            .unwrap()
+            .equals("item.type", ["agent_message"])
+            .unwrap();
+        Probe::new(&sel, false)
+    }
+
+    fn exact(p: &mut Probe, line: &str) -> Outcome {
+        p.classify(line.as_bytes(), true)
+    }
+
+    fn retained(o: Outcome) -> bool {
+        matches!(o, Outcome::Retain(_))
+    }
+
+    #[test]
+    fn seed_table() {
+        let mut p = codex();
+        // (line, retained?) -- every line here is decided within the line.
+        let table: &[(&str, bool)] = &[
+            (r#"{"type":"error"}"#, true),
+            (r#"{"type":"ERROR"}"#, true),
+            (r#"{"type":"err\u006fr"}"#, true),
+            (r#"{"typ\u0065":"error"}"#, true),
+            (r#"{"type":"errors"}"#, false),
+            (r#"{"type":"item.completed","item":{"type":"agent_message"}}"#, true),
+            (r#"{"type":"item.completed","item":{"type":"agent\u005fmessage"}}"#, true),
+            (r#"{"item":{"id":1,"type":"agent_message"}}"#, true),
+            (r#"{"item":{"item":{"type":"agent_message"}}}"#, false),
+            (r#"{"payload":{"type":"error"}}"#, false),
+            (r#"{"text":"\"type\":\"error\""}"#, false),
+            (r#"{"output":"{\"type\":\"error\"}","type":"x"}"#, false),
+            (r#"{"type":5}"#, false),
+            (r#"{"type":null}"#, false),
+            (r#"{"type":["error"]}"#, false),
+            (r#"{"type":{"type":"error"}}"#, false),
+            (r#"{"type":"x","type":"error"}"#, false),
+            (r#"{"type":"error","type":"x"}"#, true),
+            (r#"{"item":"agent_message"}"#, false),
+            (r#"{"item":{"type":"x"},"item":{"type":"agent_message"}}"#, false),
+            (r#"{"type.x":"error","item.type":"agent_message"}"#, false),
+            (r#"  {  "type" : "error" }  "#, true),
+            (r#"{}"#, false),
+            (r#"{"a":[{"b":"}"}],"type":"error"}"#, true),
+        ];
+        for (line, want) in table {
+            let got = exact(&mut p, line);
+            assert_eq!(retained(got), *want, "{line}: {got:?}");
+            if !want {
+                assert_eq!(got, Outcome::Skip, "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn non_objects_and_garbage() {
+        let mut p = codex();
+        for line in ["[1,2]", "\"s\"", "42", "-1", "true", "false", "null", "[", "nul"] {
+            assert_eq!(exact(&mut p, line), Outcome::NotObject, "{line}");
+        }
+        for line in ["Reading prompt from stdin...", "\x0c{}", "}", "{\"type\":\"x\"]"] {
+            assert!(matches!(exact(&mut p, line), Outcome::Malformed { .. }), "{line}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_before_decision() {
+        let mut p = codex();
+        // The item.type rule is still open when the bracket mismatch is seen.
+        let o = exact(&mut p, r#"{"type":"turn.started","n":[1,2}"#);
+        assert_eq!(
+            o,
+            Outcome::Malformed {
+                at: 31,
+                what: "mismatched bracket"
+            }
+        );
+        // Decided before the garbage: skipped, not malformed (the probe is not a validator).
+        assert_eq!(
+            exact(&mut p, r#"{"type":"item.started","item":{"type":"x","x":tru}}"#),
+            Outcome::Skip
+        );
+        assert!(matches!(
+            exact(&mut p, r#"{"type":"turn.completed","usage":{"in"#),
+            Outcome::Retain(_)
+        ));
+        assert!(matches!(
+            exact(&mut p, r#"{"type":"x","#),
+            Outcome::Malformed { .. }
+        ));
+        assert!(matches!(
+            exact(&mut p, r#"{"type":"\ud800"}"#),
+            Outcome::Malformed { .. }
+        ));
+        assert!(matches!(
+            exact(&mut p, r#"{"type":"\q"}"#),
+            Outcome::Malformed { .. }
+        ));
+    }
+
+    #[test]
+    fn probe_boundary() {
+        let mut p = codex();
+        let line = br#"{"type":"error"}"#;
+        // The closing quote must lie inside the window.
+        assert_eq!(p.classify(&line[..14], false), Outcome::Undecided);
+        assert!(retained(p.classify(&line[..15], false)));
+        let skip = br#"{"type":"x","item":{"type":"reasoning"}}"#;
+        for n in 0..skip.len() {
+            let o = p.classify(&skip[..n], false);
+            assert!(o == Outcome::Undecided || o == Outcome::Skip, "{n}: {o:?}");
+        }
+        assert_eq!(p.classify(skip, false), Outcome::Skip);
+    }
+
+    #[test]
+    fn type_after_a_huge_field() {
+        let mut p = codex();
+        let mut line = br#"{"aggregated_output":""#.to_vec();
+        line.extend(std::iter::repeat_n(b'x', 4 << 20));
+        line.extend_from_slice(br#"\"type\":\"error\"","type":"error"}"#);
+        assert!(retained(p.classify(&line, true)));
+        assert_eq!(p.classify(&line, false), Outcome::Retain(0));
+        assert_eq!(p.classify(&line[..4096], false), Outcome::Undecided);
+    }
+
+    #[test]
+    fn deep_nesting_uses_bounded_stack() {
+        let mut p = codex();
+        let n = 200_000;
+        let mut line = br#"{"x":"#.to_vec();
+        line.extend(std::iter::repeat_n(b'[', n));
+        line.extend(std::iter::repeat_n(b']', n));
+        line.extend_from_slice(br#","type":"error"}"#);
+        assert!(retained(p.classify(&line, true)));
+        let mut line = br#"{"x":"#.to_vec();
+        line.extend(std::iter::repeat_n(b'{', n));
+        assert_eq!(p.classify(&line, false), Outcome::Undecided);
+        assert!(matches!(p.classify(&line, true), Outcome::Malformed { .. }));
+    }
+
+    #[test]
+    fn case_sensitive_and_contains() {
+        let sel = Selector::new()
+            .equals("type", ["Error"])
+            .unwrap()
+            .contains("item.text", ["TODO"])
+            .unwrap();
+        let mut cs = Probe::new(&sel, true);
+        let mut ci = Probe::new(&sel, false);
+        for (line, want_cs, want_ci) in [
+            (r#"{"type":"Error"}"#, true, true),
+            (r#"{"type":"error"}"#, false, true),
+            (r#"{"item":{"text":"a TODO b"}}"#, true, true),
+            (r#"{"item":{"text":"a todo b"}}"#, false, true),
+            (r#"{"item":{"text":"a t\u004fdo b"}}"#, false, true),
+            (r#"{"item":{"text":["TODO"]}}"#, false, false),
+        ] {
+            assert_eq!(retained(exact(&mut cs, line)), want_cs, "cs {line}");
+            assert_eq!(retained(exact(&mut ci, line)), want_ci, "ci {line}");
+        }
+    }
+
+    #[test]
+    fn matched_value_keeps_spelling() {
+        let mut p = codex();
+        assert!(retained(exact(&mut p, r#"{"type":"ERR\u004fR"}"#)));
+        assert_eq!(p.matched_value(), b"ERROR");
+        let sel = Selector::new().contains("t", ["x"]).unwrap();
+        let mut p = Probe::new(&sel, false);
+        let long = format!(r#"{{"t":"X{}"}}"#, "é".repeat(200));
+        assert!(retained(exact(&mut p, &long)));
+        assert!(p.matched_value().len() <= VALUE_CUT);
+        assert!(std::str::from_utf8(p.matched_value()).is_ok());
+    }
+
+    #[test]
+    fn unescape_cases() {
+        let mut out = Vec::new();
+        unescape(br#"a\"b\\c\/\n\u00e9\ud83d\ude00"#, &mut out).unwrap();
+        assert_eq!(out, "a\"b\\c/\né😀".as_bytes());
+        assert!(unescape(br"\ud800", &mut out).is_err());
+        assert!(unescape(br"\udc00", &mut out).is_err());
+        assert!(unescape(br"\u12", &mut out).is_err());
+        assert!(unescape(br"\", &mut out).is_err());
+    }
+}

@@ -1,0 +1,507 @@
+//! The scanner: configuration, entry points per input kind, and the scan loop.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use memchr::memchr;
+
+use crate::decode::{Decoder, Event};
+use crate::error::{ConfigError, Error};
+use crate::lines::{Line, content_end, first_line_start, is_blank};
+use crate::probe::{Outcome, Probe};
+use crate::report::{Dropped, Malformed, Report};
+use crate::select::Selector;
+use crate::sink::Sink;
+use crate::source::{self, Pager, RELEASE_STEP};
+
+/// Default `probe`: 4 KiB.
+pub const DEFAULT_PROBE: usize = 4 << 10;
+/// Default `max_line`: 16 MiB.
+pub const DEFAULT_MAX_LINE: usize = 16 << 20;
+/// Default `ceiling`: 64 MiB.
+pub const DEFAULT_CEILING: usize = 64 << 20;
+
+/// The end of an oversize line is searched for in chunks of this size, releasing the pages
+/// behind each chunk.
+const SEARCH_CHUNK: usize = 4 << 20;
+/// Progress is reported about this often (in bytes).
+const PROGRESS_STEP: usize = 16 << 20;
+
+#[derive(Clone, Debug)]
+struct Config {
+    selector: Selector,
+    /// Bytes of an oversize line the probe may look at.
+    probe: usize,
+    /// Lines up to this length are classified exactly.
+    max_line: usize,
+    /// Retained lines over this length are dropped, never decoded.
+    ceiling: usize,
+    /// Compare values exactly instead of ASCII case-insensitively.
+    case_sensitive: bool,
+    /// Parse every line up to the ceiling, not only retained ones.
+    validate_all: bool,
+    /// Map files (true) or copy them into an unnamed spool first (false).
+    mmap: bool,
+    /// Where readers (and files, with `mmap(false)`) are spooled.
+    spool_dir: Option<PathBuf>,
+}
+
+/// Builds a [`Scanner`].
+///
+/// ```
+/// use spoolscan::{Scanner, Selector};
+///
+/// let scanner = Scanner::builder()
+///     .select(Selector::new().equals("type", ["error"])?)
+///     .probe(1024)
+///     .max_line(1 << 20)
+///     .ceiling(8 << 20)
+///     .build()?;
+/// # let _ = scanner;
+/// # Ok::<(), spoolscan::ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ScannerBuilder {
+    config: Config,
+}
+
+impl Default for ScannerBuilder {
+    fn default() -> Self {
+        ScannerBuilder::new()
+    }
+}
+
+impl ScannerBuilder {
+    /// A builder with the default configuration.
+    pub fn new() -> ScannerBuilder {
+        ScannerBuilder {
+            config: Config {
+                selector: Selector::new(),
+                probe: DEFAULT_PROBE,
+                max_line: DEFAULT_MAX_LINE,
+                ceiling: DEFAULT_CEILING,
+                case_sensitive: false,
+                validate_all: false,
+                mmap: true,
+                spool_dir: None,
+            },
+        }
+    }
+
+    /// Sets the selector: which lines are retained.
+    ///
+    /// Default: the empty selector, which retains (and validates) every non-blank line.
+    pub fn select(&mut self, selector: Selector) -> &mut ScannerBuilder {
+        self.config.selector = selector;
+        self
+    }
+
+    /// Bytes of a line longer than `max_line` that classification may look at.
+    ///
+    /// Default: 4 KiB.
+    pub fn probe(&mut self, bytes: usize) -> &mut ScannerBuilder {
+        self.config.probe = bytes;
+        self
+    }
+
+    /// Lines up to this length (inclusive, terminator excluded) are classified exactly: the
+    /// probe may scan the whole line. Longer lines are classified from their first `probe`
+    /// bytes only.
+    ///
+    /// Default: 16 MiB.
+    pub fn max_line(&mut self, bytes: usize) -> &mut ScannerBuilder {
+        self.config.max_line = bytes;
+        self
+    }
+
+    /// A retained line longer than this is never decoded: it is dropped and logged with reason
+    /// `over_ceiling`.
+    ///
+    /// Default: 64 MiB.
+    pub fn ceiling(&mut self, bytes: usize) -> &mut ScannerBuilder {
+        self.config.ceiling = bytes;
+        self
+    }
+
+    /// Compare values exactly rather than ASCII case-insensitively. Keys are always compared
+    /// exactly.
+    ///
+    /// Default: disabled (case-insensitive).
+    pub fn case_sensitive(&mut self, yes: bool) -> &mut ScannerBuilder {
+        self.config.case_sensitive = yes;
+        self
+    }
+
+    /// Parse every line up to the ceiling, so that invalid lines that would be skipped are
+    /// counted as malformed.
+    ///
+    /// Default: disabled (only retained lines are parsed).
+    pub fn validate_all(&mut self, yes: bool) -> &mut ScannerBuilder {
+        self.config.validate_all = yes;
+        self
+    }
+
+    /// Whether [`Scanner::scan_path`] and [`Scanner::scan_file`] map the file directly.
+    ///
+    /// **WARNING**: a mapped file that another process truncates while it is scanned kills
+    /// the process with SIGBUS. With `mmap(false)` the file is first copied into an unnamed
+    /// spool (like a pipe), which nobody else can touch: slower, but immune.
+    ///
+    /// Default: enabled.
+    pub fn mmap(&mut self, yes: bool) -> &mut ScannerBuilder {
+        self.config.mmap = yes;
+        self
+    }
+
+    /// Directory for the unnamed spool files that readers are copied into.
+    ///
+    /// Default: the system temporary directory.
+    pub fn spool_dir(&mut self, dir: impl Into<PathBuf>) -> &mut ScannerBuilder {
+        self.config.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// Builds the scanner.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::LimitsOutOfOrder`] unless `probe <= max_line <= ceiling`, and
+    /// [`ConfigError::LimitOutOfRange`] for a zero limit or one over 4 GiB.
+    pub fn build(&self) -> Result<Scanner, ConfigError> {
+        let c = &self.config;
+        for (name, value) in [("probe", c.probe), ("max_line", c.max_line), ("ceiling", c.ceiling)]
+        {
+            if value == 0 || value as u64 > u32::MAX as u64 {
+                return Err(ConfigError::LimitOutOfRange { name, value });
+            }
+        }
+        if !(c.probe <= c.max_line && c.max_line <= c.ceiling) {
+            return Err(ConfigError::LimitsOutOfOrder {
+                probe: c.probe,
+                max_line: c.max_line,
+                ceiling: c.ceiling,
+            });
+        }
+        Ok(Scanner {
+            probe: Probe::new(&c.selector, c.case_sensitive),
+            decoder: Decoder::new(),
+            config: c.clone(),
+        })
+    }
+}
+
+/// Scans NDJSON input: finds lines, classifies them with the probe, decodes the retained ones
+/// and pushes them to a [`Sink`], and returns the [`Report`].
+///
+/// A scanner holds reusable buffers (the decode scratch, the probe's state), so reuse one
+/// scanner for many inputs rather than building a new one each time.
+///
+/// # Example
+///
+/// ```
+/// use spoolscan::{Scanner, Selector, sinks::Raw};
+///
+/// let data = br#"{"type":"item.completed","item":{"type":"agent_message","text":"Done."}}
+/// {"type":"item.completed","item":{"type":"command_execution","aggregated_output":"..."}}
+/// {"type":"turn.completed","usage":{"input_tokens":10}}
+/// "#;
+/// let mut scanner = Scanner::builder()
+///     .select(Selector::new()
+///         .equals("type", ["turn.completed", "error", "turn.failed"])?
+///         .equals("item.type", ["agent_message"])?)
+///     .build()?;
+/// let mut kept = vec![];
+/// let report = scanner.scan_slice(data, Raw(|line| {
+///     kept.push(line.number());
+///     Ok(true)
+/// }))?;
+/// assert_eq!(kept, [1, 3]);
+/// assert_eq!((report.lines, report.retained, report.skipped), (3, 2, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Scanner {
+    config: Config,
+    probe: Probe,
+    decoder: Decoder,
+}
+
+/// Which category a non-blank line falls in, before decoding.
+enum Verdict {
+    Retain,
+    Skip,
+    OversizeSkip,
+    OversizeUnclassified,
+    Malformed(String),
+}
+
+impl Scanner {
+    /// A builder with the default configuration.
+    pub fn builder() -> ScannerBuilder {
+        ScannerBuilder::new()
+    }
+
+    /// Scans a byte slice. Pages are not released (the slice is the caller's).
+    ///
+    /// # Errors
+    ///
+    /// Only what the sink returns.
+    pub fn scan_slice<S: Sink>(&mut self, data: &[u8], mut sink: S) -> Result<Report, S::Error> {
+        self.run(data, &mut Pager::new(None), &mut sink)
+    }
+
+    /// Scans the file at `path`, memory-mapped read-only (see [`ScannerBuilder::mmap`] for the
+    /// SIGBUS caveat and the copying alternative). An empty file works.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] naming the path when it is missing, a directory, or unreadable; or what
+    /// the sink returns.
+    pub fn scan_path<S: Sink>(&mut self, path: impl AsRef<Path>, sink: S) -> Result<Report, S::Error> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| Error::io(Some(path), e))?;
+        let meta = file.metadata().map_err(|e| Error::io(Some(path), e))?;
+        if meta.is_dir() {
+            let e = io::Error::new(io::ErrorKind::IsADirectory, "is a directory");
+            return Err(Error::io(Some(path), e).into());
+        }
+        log::debug!("scanning {} ({} bytes)", path.display(), meta.len());
+        self.scan_file_at(&file, Some(path), sink)
+    }
+
+    /// Scans an open file, memory-mapped read-only (or spooled, with `mmap(false)`). The scan
+    /// starts at offset 0 whatever the file's position.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be mapped; or what the sink returns.
+    pub fn scan_file<S: Sink>(&mut self, file: &File, sink: S) -> Result<Report, S::Error> {
+        self.scan_file_at(file, None, sink)
+    }
+
+    fn scan_file_at<S: Sink>(&mut self, file: &File, path: Option<&Path>, sink: S) -> Result<Report, S::Error> {
+        if self.config.mmap && is_regular(file) {
+            // SAFETY: mapping a file the caller named. The documented contract of scan_path /
+            // scan_file (and ScannerBuilder::mmap) is that the file is not truncated or
+            // modified during the scan; callers that cannot promise it use mmap(false).
+            let map = unsafe { source::map(file, path) }?;
+            self.scan_map(&map, sink)
+        } else {
+            log::debug!("spooling {} before scanning", path.map_or("<file>".into(), |p| p.display().to_string()));
+            let mut f = file;
+            let spool = source::spool(&mut f, self.config.spool_dir.as_deref())
+                .map_err(|e| with_path(e, path))?;
+            self.scan_spool(&spool, sink)
+        }
+    }
+
+    /// Scans everything `reader` yields (a pipe, stdin): the bytes are first copied into an
+    /// unnamed temporary file through a bounded buffer, then mapped, so memory stays bounded
+    /// however much the reader yields.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when reading or spooling fails; or what the sink returns.
+    pub fn scan_reader<S: Sink>(&mut self, reader: impl io::Read, sink: S) -> Result<Report, S::Error> {
+        let spool = source::spool(reader, self.config.spool_dir.as_deref())?;
+        self.scan_spool(&spool, sink)
+    }
+
+    /// Scans an unnamed spool file (one that nobody else can open, truncate or modify).
+    pub(crate) fn scan_spool<S: Sink>(&mut self, spool: &File, sink: S) -> Result<Report, S::Error> {
+        // SAFETY: an unnamed (O_TMPFILE) or already unlinked spool that only this process holds:
+        // nobody else can name it, so nobody can truncate or modify it while it is mapped.
+        let map = unsafe { source::map(spool, None) }?;
+        let r = self.scan_map(&map, sink);
+        drop(map);
+        source::drop_cache(spool);
+        r
+    }
+
+    fn scan_map<S: Sink>(&mut self, map: &memmap2::Mmap, mut sink: S) -> Result<Report, S::Error> {
+        self.run(&map[..], &mut Pager::new(Some(map)), &mut sink)
+    }
+
+    /// The scan loop.
+    fn run<S: Sink>(&mut self, data: &[u8], pager: &mut Pager<'_>, sink: &mut S) -> Result<Report, S::Error> {
+        let c = &self.config;
+        let (probe_len, max_line, ceiling) = (c.probe, c.max_line, c.ceiling);
+        let no_rules = c.selector.is_empty();
+        let validate_all = c.validate_all;
+        let len = data.len();
+        let mut report = Report {
+            bytes: len as u64,
+            ..Report::default()
+        };
+        let mut pos = first_line_start(data);
+        let mut number = 0u64;
+        let mut next_progress = PROGRESS_STEP;
+        'lines: while pos < len {
+            pager.release_before(pos);
+            if pos >= next_progress {
+                sink.progress(pos as u64, len as u64);
+                next_progress = pos + PROGRESS_STEP;
+            }
+            number += 1;
+            report.lines += 1;
+            let start = pos;
+            // Search for the LF among the bytes a line of max_line bytes (plus CR LF) can span.
+            let lim = len.min(start.saturating_add(max_line).saturating_add(2));
+            let mut early = None;
+            let term = match memchr(b'\n', &data[start..lim]) {
+                Some(i) => start + i,
+                None if lim == len => len,
+                None => {
+                    // Oversize: classify from the prefix now, then find the end in chunks,
+                    // releasing pages as we go, without looking at the bytes.
+                    if !no_rules {
+                        early = Some(self.probe.classify(&data[start..start + probe_len], false));
+                    }
+                    let mut at = lim;
+                    loop {
+                        let stop = len.min(at + SEARCH_CHUNK);
+                        if let Some(i) = memchr(b'\n', &data[at..stop]) {
+                            break at + i;
+                        }
+                        if stop == len {
+                            break len;
+                        }
+                        at = stop;
+                        pager.release_before(at);
+                    }
+                }
+            };
+            let has_lf = term < len;
+            pos = if has_lf { term + 1 } else { len };
+            let end = content_end(data, start, term);
+            let bytes = &data[start..end];
+            let l = bytes.len();
+            let line = Line::new(number, start as u64, bytes);
+            if is_blank(bytes) {
+                report.blank += 1;
+                continue;
+            }
+            let verdict = if no_rules {
+                Verdict::Retain
+            } else {
+                let outcome = early.unwrap_or_else(|| {
+                    if l <= max_line {
+                        self.probe.classify(bytes, true)
+                    } else {
+                        self.probe.classify(&bytes[..probe_len], false)
+                    }
+                });
+                match outcome {
+                    Outcome::Retain(_) => Verdict::Retain,
+                    Outcome::Skip | Outcome::NotObject if l <= max_line => Verdict::Skip,
+                    Outcome::Skip | Outcome::NotObject => Verdict::OversizeSkip,
+                    Outcome::Undecided => Verdict::OversizeUnclassified,
+                    Outcome::Malformed { at, what } => {
+                        Verdict::Malformed(format!("syntax error at byte {at}: {what}"))
+                    }
+                }
+            };
+            // Whether the line parsed, where the decoder has looked at it.
+            let mut valid = None;
+            let verdict = match verdict {
+                Verdict::Retain if l > ceiling => {
+                    let value = (!no_rules).then(|| {
+                        String::from_utf8_lossy(self.probe.matched_value()).into_owned()
+                    });
+                    let d = Dropped {
+                        line: number,
+                        offset: start as u64,
+                        len: l as u64,
+                        value,
+                        reason: "over_ceiling",
+                    };
+                    let go = sink.dropped(&d)?;
+                    report.push_dropped(d);
+                    if !has_lf && !self.probe.is_complete(bytes) {
+                        report.truncated = true;
+                    }
+                    if !go {
+                        break 'lines;
+                    }
+                    continue;
+                }
+                Verdict::Retain => match self.decoder.parse(bytes) {
+                    Ok(parsed) => {
+                        report.retained += 1;
+                        let mut event = Event::new(line, parsed);
+                        if !sink.retained(&mut event)? {
+                            break 'lines;
+                        }
+                        continue;
+                    }
+                    Err(e) => {
+                        valid = Some(false);
+                        Verdict::Malformed(e)
+                    }
+                },
+                v @ (Verdict::Skip | Verdict::OversizeSkip | Verdict::OversizeUnclassified)
+                    if validate_all && l <= ceiling =>
+                {
+                    match self.decoder.is_valid(bytes) {
+                        Ok(()) => {
+                            valid = Some(true);
+                            v
+                        }
+                        Err(e) => {
+                            valid = Some(false);
+                            Verdict::Malformed(e)
+                        }
+                    }
+                }
+                v => v,
+            };
+            // The last line without LF must be complete JSON, whatever its category: parsed up
+            // to the ceiling, checked structurally (bracket and string balance) above it.
+            if !has_lf {
+                let complete = match valid {
+                    Some(v) => v,
+                    None if l <= ceiling => self.decoder.is_valid(bytes).is_ok(),
+                    None => self.probe.is_complete(bytes),
+                };
+                report.truncated |= !complete;
+            }
+            match verdict {
+                Verdict::Retain => unreachable!("retained lines are handled above"),
+                Verdict::Skip => report.skipped += 1,
+                Verdict::OversizeSkip => report.oversize_skipped += 1,
+                Verdict::OversizeUnclassified => report.oversize_unclassified += 1,
+                Verdict::Malformed(error) => {
+                    let m = Malformed {
+                        line: number,
+                        offset: start as u64,
+                        len: l as u64,
+                        error,
+                    };
+                    let go = sink.malformed(&m)?;
+                    report.push_malformed(m);
+                    if !go {
+                        break 'lines;
+                    }
+                }
+            }
+        }
+        debug_assert!(report.is_consistent(), "{report:?}");
+        sink.progress(len as u64, len as u64);
+        sink.finish(&report)?;
+        Ok(report)
+    }
+}
+
+fn is_regular(file: &File) -> bool {
+    file.metadata().map(|m| m.is_file()).unwrap_or(false)
+}
+
+fn with_path(e: Error, path: Option<&Path>) -> Error {
+    match (e, path) {
+        (Error::Io { path: None, source }, Some(p)) => Error::io(Some(p), source),
+        (e, _) => e,
+    }
+}
+
+#[allow(dead_code)]
+const _: () = assert!(RELEASE_STEP <= SEARCH_CHUNK);
