@@ -22,8 +22,8 @@ pub const DEFAULT_MAX_LINE: usize = 16 << 20;
 /// Default `ceiling`: 64 MiB.
 pub const DEFAULT_CEILING: usize = 64 << 20;
 
-/// The end of an oversize line is searched for in chunks of this size, releasing the pages
-/// behind each chunk.
+/// The end of a line is searched for in chunks of this size, releasing the pages behind each
+/// chunk.
 const SEARCH_CHUNK: usize = 4 << 20;
 /// Progress is reported about this often (in bytes).
 const PROGRESS_STEP: usize = 16 << 20;
@@ -345,31 +345,19 @@ impl Scanner {
             number += 1;
             report.lines += 1;
             let start = pos;
-            // Search for the LF among the bytes a line of max_line bytes (plus CR LF) can span.
-            let lim = len.min(start.saturating_add(max_line).saturating_add(2));
-            let mut early = None;
-            let term = match memchr(b'\n', &data[start..lim]) {
-                Some(i) => start + i,
-                None if lim == len => len,
-                None => {
-                    // Oversize: classify from the prefix now, then find the end in chunks,
-                    // releasing pages as we go, without looking at the bytes.
-                    if !no_rules {
-                        early = Some(self.probe.classify(&data[start..start + probe_len], false));
-                    }
-                    let mut at = lim;
-                    loop {
-                        let stop = len.min(at + SEARCH_CHUNK);
-                        if let Some(i) = memchr(b'\n', &data[at..stop]) {
-                            break at + i;
-                        }
-                        if stop == len {
-                            break len;
-                        }
-                        at = stop;
-                        pager.release_before(at);
-                    }
+            // Find the LF in chunks, releasing the pages behind each chunk: a giant line is
+            // never resident as a whole. (Classification below refaults the few pages it needs.)
+            let mut at = start;
+            let term = loop {
+                let stop = len.min(at + SEARCH_CHUNK);
+                if let Some(i) = memchr(b'\n', &data[at..stop]) {
+                    break at + i;
                 }
+                if stop == len {
+                    break len;
+                }
+                at = stop;
+                pager.release_before(at);
             };
             let has_lf = term < len;
             pos = if has_lf { term + 1 } else { len };
@@ -384,13 +372,11 @@ impl Scanner {
             let verdict = if no_rules {
                 Verdict::Retain
             } else {
-                let outcome = early.unwrap_or_else(|| {
-                    if l <= max_line {
-                        self.probe.classify(bytes, true)
-                    } else {
-                        self.probe.classify(&bytes[..probe_len], false)
-                    }
-                });
+                let outcome = if l <= max_line {
+                    self.probe.classify(bytes, true)
+                } else {
+                    self.probe.classify(&bytes[..probe_len], false)
+                };
                 match outcome {
                     Outcome::Retain(_) => Verdict::Retain,
                     Outcome::Skip | Outcome::NotObject if l <= max_line => Verdict::Skip,
@@ -469,7 +455,12 @@ impl Scanner {
                 Verdict::Retain => unreachable!("retained lines are handled above"),
                 Verdict::Skip => report.skipped += 1,
                 Verdict::OversizeSkip => report.oversize_skipped += 1,
-                Verdict::OversizeUnclassified => report.oversize_unclassified += 1,
+                Verdict::OversizeUnclassified => {
+                    report.oversize_unclassified += 1;
+                    if !sink.unclassified(number, start as u64, l as u64)? {
+                        break 'lines;
+                    }
+                }
                 Verdict::Malformed(error) => {
                     let m = Malformed {
                         line: number,

@@ -175,7 +175,7 @@ impl SpoolFault {
 #[non_exhaustive]
 pub enum SpoolError {
     /// The program was not found (exit status 127 in the CLI).
-    #[error("{program}: command not found ({source})")]
+    #[error("{program}: command not found")]
     NotFound {
         /// The program, as given to the [`Command`].
         program: String,
@@ -912,9 +912,9 @@ impl Drop for Group {
 /// zombies count as dead: where the reaper of orphans does not reap (some
 /// containers), they linger, but they hold no files.
 fn group_has_live_members(pgid: Pid) -> bool {
-    match rustix::process::test_kill_process_group(pgid) {
-        Err(Errno::SRCH) => return false,
-        Ok(()) | Err(_) => {}
+    // EPERM (a member of another user) still means a member exists.
+    if let Err(Errno::SRCH) = rustix::process::test_kill_process_group(pgid) {
+        return false;
     }
     let Ok(entries) = std::fs::read_dir("/proc") else {
         // No procfs: the signal probe is all we have.

@@ -1,0 +1,704 @@
+//! Spooled subprocess runs (DESIGN §7, §11), driven through the
+//! `spoolscan-test-child` helper (tests/support/child.rs).
+
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use spoolscan::{
+    RunStdin, Runner, SPOOL_DIR_ENV, SpoolError, SpoolFault, Stream, ram_backed,
+    resolve_spool_dir_from,
+};
+
+const CHILD: &str = env!("CARGO_BIN_EXE_spoolscan-test-child");
+
+fn child(args: &[&str]) -> Command {
+    let mut cmd = Command::new(CHILD);
+    cmd.args(args);
+    cmd
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+fn stderr_text(run: &spoolscan::Run) -> String {
+    String::from_utf8_lossy(&run.stderr.head(1 << 20).unwrap()).into_owned()
+}
+
+/// The pid printed by the `hold` grandchild (`grandchild-pid=N`).
+fn grandchild_pid(run: &spoolscan::Run) -> i32 {
+    let text = stderr_text(run);
+    text.lines()
+        .find_map(|l| l.strip_prefix("grandchild-pid="))
+        .unwrap_or_else(|| panic!("no grandchild pid in stderr: {text:?}"))
+        .parse()
+        .unwrap()
+}
+
+/// Gone, or a zombie (orphaned zombies may linger where pid 1 does not reap;
+/// they hold no files). `kill(pid, 0)` succeeds on zombies, so read /proc.
+fn process_dead(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => {
+            let rest = &stat[stat.rfind(')').unwrap() + 1..];
+            matches!(rest.split_whitespace().next(), Some("Z" | "X"))
+        }
+    }
+}
+
+fn wait_dead(pid: i32) -> bool {
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        if process_dead(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+fn dir_entries(dir: &Path) -> usize {
+    std::fs::read_dir(dir).unwrap().count()
+}
+
+fn env_warnings(warnings: &[String]) -> Vec<&String> {
+    warnings
+        .iter()
+        .filter(|w| w.contains(SPOOL_DIR_ENV))
+        .collect()
+}
+
+#[test]
+fn explicit_dir_holds_unnamed_spools() {
+    let dir = tempdir();
+    let run = Runner::new(child(&["out", "3", "err", "hello"]))
+        .spool_dir(dir.path())
+        .run()
+        .unwrap();
+    assert_eq!(run.dir, dir.path());
+    assert_eq!(run.stdout.dir(), dir.path());
+    assert_eq!(run.stderr.dir(), dir.path());
+    assert_eq!(run.stdout.stream(), Stream::Stdout);
+    assert!(run.fault.is_none(), "{:?}", run.fault);
+    assert_eq!(run.exit_code(), 0);
+    let expected =
+        b"{\"type\":\"line\",\"n\":0}\n{\"type\":\"line\",\"n\":1}\n{\"type\":\"line\",\"n\":2}\n";
+    assert_eq!(run.stdout.len(), expected.len() as u64);
+    assert_eq!(run.stdout.head(4096).unwrap(), expected);
+    assert_eq!(run.stderr.head(4096).unwrap(), b"hello\n");
+    // The spools are on the chosen file system but have no name there.
+    assert_eq!(dir_entries(dir.path()), 0);
+    let spool_dev = run.stdout.file().metadata().unwrap().dev();
+    assert_eq!(spool_dev, std::fs::metadata(dir.path()).unwrap().dev());
+    assert_eq!(run.stdout.file().metadata().unwrap().nlink(), 0);
+}
+
+#[test]
+fn file_offset_starts_at_zero_and_into_file_reads_all() {
+    let run = Runner::new(child(&["out", "1000"])).run().unwrap();
+    let len = run.stdout.len();
+    let head = run.stdout.head(30).unwrap();
+    let tail = run.stdout.tail(30).unwrap();
+    assert_eq!(head.len(), 30);
+    assert_eq!(tail.len(), 30);
+    assert!(
+        tail.ends_with(b"\"n\":999}\n"),
+        "{}",
+        String::from_utf8_lossy(&tail)
+    );
+    run.stdout.drop_cache().unwrap();
+    let mut all = Vec::new();
+    run.stdout.into_file().read_to_end(&mut all).unwrap();
+    assert_eq!(all.len() as u64, len);
+    assert!(all.starts_with(&head));
+    assert!(all.ends_with(&tail));
+    assert_eq!(all.iter().filter(|&&b| b == b'\n').count(), 1000);
+}
+
+#[test]
+fn zero_output_child() {
+    let run = Runner::new(child(&["exit", "0"])).run().unwrap();
+    assert!(run.stdout.is_empty() && run.stderr.is_empty());
+    assert_eq!(run.stdout.len(), 0);
+    assert_eq!(run.stdout.file().metadata().unwrap().len(), 0);
+    assert!(run.stdout.head(100).unwrap().is_empty());
+    assert!(run.stderr.tail(100).unwrap().is_empty());
+    assert!(run.status.success());
+    assert!(!run.timed_out);
+    assert!(run.fault.is_none());
+    run.check().unwrap();
+    assert_eq!(run.exit_code(), 0);
+}
+
+#[test]
+fn exit_code_and_stderr_tail_pass_through() {
+    let run = Runner::new(child(&["err", "boom", "exit", "7"]))
+        .run()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(7));
+    assert_eq!(run.exit_code(), 7);
+    assert_eq!(run.stderr.tail(64 * 1024).unwrap(), b"boom\n");
+    assert_eq!(run.stderr.tail(3).unwrap(), b"om\n");
+    assert!(run.fault.is_none());
+}
+
+#[test]
+fn env_var_valid_dir_is_used() {
+    let dir = tempdir();
+    let (chosen, warnings) = resolve_spool_dir_from(None, Some(dir.path().as_os_str()));
+    assert_eq!(chosen, dir.path());
+    assert!(warnings.is_empty(), "{warnings:?}");
+    // The probe file left no trace.
+    assert_eq!(dir_entries(dir.path()), 0);
+}
+
+#[test]
+fn explicit_dir_beats_env_var() {
+    let a = tempdir();
+    let (chosen, warnings) =
+        resolve_spool_dir_from(Some(a.path()), Some(OsStr::new("/nonexistent/spool")));
+    assert_eq!(chosen, a.path());
+    assert!(env_warnings(&warnings).is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn no_env_var_uses_temp_dir() {
+    let (chosen, warnings) = resolve_spool_dir_from(None, None);
+    assert_eq!(chosen, std::env::temp_dir());
+    assert!(env_warnings(&warnings).is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn env_var_invalid_warns_once_and_falls_back() {
+    let dir = tempdir();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let missing = dir.path().join("missing");
+    let ro = dir.path().join("read-only-mount");
+    for (value, why) in [
+        (missing.as_os_str(), "No such file"),
+        (file.as_os_str(), "not a directory"),
+        (OsStr::new(""), "empty"),
+        (ro.as_os_str(), "Read-only"),
+    ] {
+        if value == ro.as_os_str() {
+            // Unwritable: a read-only bind mount (root ignores permission
+            // bits, so a mode of 0o555 would not do).
+            std::fs::create_dir(&ro).unwrap();
+            let bind = Command::new("mount")
+                .args([OsStr::new("--bind"), value, value])
+                .status();
+            let remount = || {
+                Command::new("mount")
+                    .args([OsStr::new("-o"), OsStr::new("remount,bind,ro"), value])
+                    .status()
+            };
+            if !bind.is_ok_and(|s| s.success()) || !remount().is_ok_and(|s| s.success()) {
+                let _ = Command::new("umount").arg(value).status();
+                eprintln!("skipping the read-only case: cannot make a read-only bind mount");
+                continue;
+            }
+        }
+        let (chosen, warnings) = resolve_spool_dir_from(None, Some(value));
+        if value == ro.as_os_str() {
+            let _ = Command::new("umount").arg(value).status();
+        }
+        assert_eq!(chosen, std::env::temp_dir(), "{value:?}");
+        let env = env_warnings(&warnings);
+        assert_eq!(env.len(), 1, "{value:?}: {warnings:?}");
+        assert!(env[0].contains(&*value.to_string_lossy()), "{}", env[0]);
+        assert!(env[0].contains(why), "{value:?}: {}", env[0]);
+        assert!(
+            env[0].contains(&*std::env::temp_dir().to_string_lossy()),
+            "{}",
+            env[0]
+        );
+    }
+}
+
+/// Warnings captured from the `log` facade (in the re-executed test process
+/// of `env_var_end_to_end` only).
+static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::Level::Warn
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if r.level() == log::Level::Warn {
+            LOGGED.lock().unwrap().push(r.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
+const INNER: &str = "SPOOLSCAN_TEST_INNER";
+
+/// Runs through the real environment lookup: the test re-executes itself with
+/// `SPOOLSCAN_DIR` set (setting variables in this multithreaded process
+/// would be unsound), and the inner run checks `Run::warnings` and the log.
+#[test]
+fn env_var_end_to_end() {
+    if let Some(expect) = std::env::var_os(INNER) {
+        log::set_logger(&Capture).unwrap();
+        log::set_max_level(log::LevelFilter::Warn);
+        let run = Runner::new(child(&["out", "1"])).run().unwrap();
+        let env_dir = PathBuf::from(std::env::var_os(SPOOL_DIR_ENV).unwrap());
+        let logged = LOGGED.lock().unwrap().clone();
+        if expect == "fallback" {
+            assert_eq!(run.dir, std::env::temp_dir());
+            assert_eq!(env_warnings(&run.warnings).len(), 1, "{:?}", run.warnings);
+            assert_eq!(env_warnings(&logged).len(), 1, "{logged:?}");
+        } else {
+            assert_eq!(run.dir, env_dir);
+            assert_eq!(run.stdout.dir(), env_dir);
+            assert!(env_warnings(&run.warnings).is_empty(), "{:?}", run.warnings);
+            assert!(env_warnings(&logged).is_empty(), "{logged:?}");
+        }
+        assert_eq!(run.warnings, logged);
+        assert_eq!(run.stdout.len(), 22);
+        return;
+    }
+    let dir = tempdir();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"").unwrap();
+    for (value, expect) in [(dir.path(), "valid"), (&*file, "fallback")] {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "env_var_end_to_end",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(SPOOL_DIR_ENV, value)
+            .env(INNER, expect)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{expect}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
+    }
+}
+
+#[test]
+fn tmpfs_spool_dir_warns_about_ram() {
+    let shm = Path::new("/dev/shm");
+    match ram_backed(shm) {
+        Ok(Some("tmpfs")) => {}
+        other => {
+            eprintln!("skipping: /dev/shm is not a tmpfs here ({other:?})");
+            return;
+        }
+    }
+    let (chosen, warnings) = resolve_spool_dir_from(Some(shm), None);
+    assert_eq!(chosen, shm);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("/dev/shm") && warnings[0].contains("tmpfs"));
+    assert!(warnings[0].contains("RAM"), "{}", warnings[0]);
+    // The same through a run; SPOOLSCAN_DIR on tmpfs warns the same way.
+    let run = Runner::new(child(&["out", "1"]))
+        .spool_dir(shm)
+        .run()
+        .unwrap();
+    assert!(
+        run.warnings.iter().any(|w| w.contains("RAM")),
+        "{:?}",
+        run.warnings
+    );
+    let (_, warnings) = resolve_spool_dir_from(None, Some(shm.as_os_str()));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    // A disk-backed directory does not warn.
+    let dir = tempdir();
+    if ram_backed(dir.path()).unwrap().is_none() {
+        let (_, warnings) = resolve_spool_dir_from(Some(dir.path()), None);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+}
+
+#[test]
+fn size_cap_stops_a_flooding_child() {
+    let dir = tempdir();
+    let cap = 1 << 20;
+    let started = Instant::now();
+    let run = Runner::new(child(&["flood"]))
+        .spool_dir(dir.path())
+        .max_spool(cap)
+        .timeout(Duration::from_secs(20))
+        .run()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        run.fault,
+        Some(SpoolFault::CapExceeded {
+            stream: Stream::Stdout,
+            cap,
+            dir: dir.path().to_path_buf()
+        })
+    );
+    assert!(!run.timed_out);
+    assert!(run.is_truncated());
+    assert_eq!(run.signal(), Some(9), "{:?}", run.status);
+    assert_eq!(run.exit_code(), 125);
+    assert_eq!(run.stdout.len(), cap);
+    assert_eq!(run.stdout.file().metadata().unwrap().len(), cap);
+    assert!(run.stdout.tail(10).unwrap().iter().all(|&b| b == b'y'));
+    let err = run.check().unwrap_err();
+    assert_eq!(err.exit_code(), 125);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "stdout spool exceeded --max-spool 1048576 bytes in {}",
+            dir.path().display()
+        )
+    );
+}
+
+#[test]
+fn size_cap_applies_to_stderr_separately() {
+    let cap = 256 * 1024;
+    let run = Runner::new(child(&["bytes", "400000", "flood-err"]))
+        .max_spool(cap)
+        .run()
+        .unwrap();
+    // Each stream is checked against the cap: stdout (written first) is
+    // over it here, stderr in the second run.
+    let fault = run.fault.clone().unwrap();
+    assert_eq!(fault.stream(), Some(Stream::Stdout), "{fault}");
+    let run = Runner::new(child(&["bytes", "1000", "flood-err"]))
+        .max_spool(cap)
+        .run()
+        .unwrap();
+    let fault = run.fault.clone().unwrap();
+    assert_eq!(fault.stream(), Some(Stream::Stderr), "{fault}");
+    assert!(
+        fault
+            .to_string()
+            .starts_with("stderr spool exceeded --max-spool 262144 bytes in ")
+    );
+    assert_eq!(run.stdout.len(), 1000);
+    assert_eq!(run.stderr.len(), cap);
+}
+
+#[test]
+fn output_under_the_cap_is_not_a_fault() {
+    let run = Runner::new(child(&["out", "100", "err", "x"]))
+        .max_spool(1 << 20)
+        .run()
+        .unwrap();
+    assert!(run.fault.is_none(), "{:?}", run.fault);
+    assert_eq!(run.exit_code(), 0);
+    // Exactly at the cap is fine too.
+    let run = Runner::new(child(&["bytes", "4096"]))
+        .max_spool(4096)
+        .run()
+        .unwrap();
+    assert!(run.fault.is_none(), "{:?}", run.fault);
+    assert_eq!(run.stdout.len(), 4096);
+}
+
+#[test]
+fn timeout_kills_the_group_with_a_grandchild_holding_stdout() {
+    let started = Instant::now();
+    let run = Runner::new(child(&["fork-hold", "30000", "sleep", "30000"]))
+        .timeout(Duration::from_millis(300))
+        .grace(Duration::from_millis(1000))
+        .run()
+        .unwrap();
+    let took = started.elapsed();
+    // TERM works here, so well before timeout + grace.
+    assert!(took < Duration::from_millis(1300), "{took:?}");
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(run.timed_out);
+    assert_eq!(run.signal(), Some(15), "{:?}", run.status);
+    assert_eq!(run.exit_code(), 124);
+    assert!(run.fault.is_none(), "{:?}", run.fault);
+    let gc = grandchild_pid(&run);
+    assert!(wait_dead(gc), "grandchild {gc} survived");
+    // The grandchild was writing; nothing appends any more.
+    assert!(run.stdout.head(5).unwrap() == b"tick\n");
+    let len = run.stdout.file().metadata().unwrap().len();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(run.stdout.file().metadata().unwrap().len(), len);
+}
+
+#[test]
+fn grandchild_is_killed_when_the_child_exits() {
+    let started = Instant::now();
+    let run = Runner::new(child(&["fork-hold", "30000", "sleep", "100", "exit", "0"]))
+        .run()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!run.timed_out);
+    assert_eq!(run.exit_code(), 0);
+    let gc = grandchild_pid(&run);
+    assert!(wait_dead(gc), "grandchild {gc} survived");
+    let len = run.stdout.file().metadata().unwrap().len();
+    assert_eq!(len, run.stdout.len());
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(run.stdout.file().metadata().unwrap().len(), len);
+}
+
+#[test]
+fn sigterm_ignoring_child_is_killed_after_the_grace_period() {
+    let started = Instant::now();
+    let run = Runner::new(child(&["ignore-term", "pid", "sleep", "30000"]))
+        .timeout(Duration::from_millis(300))
+        .grace(Duration::from_millis(300))
+        .run()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(600), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(stderr_text(&run).contains("pid="), "{}", stderr_text(&run));
+    assert!(run.timed_out);
+    assert_eq!(run.signal(), Some(9), "{:?}", run.status);
+    assert_eq!(run.exit_code(), 124);
+}
+
+#[test]
+fn child_killed_by_a_signal_reports_it() {
+    let run = Runner::new(child(&["out", "1", "kill-self", "10"]))
+        .run()
+        .unwrap();
+    assert_eq!(run.status.signal(), Some(10));
+    assert_eq!(run.signal(), Some(10));
+    assert!(!run.timed_out);
+    assert_eq!(run.exit_code(), 128 + 10);
+    assert_eq!(run.stdout.len(), 22);
+    let run = Runner::new(child(&["kill-self", "15"])).run().unwrap();
+    assert_eq!(run.exit_code(), 143);
+}
+
+#[test]
+fn program_not_found() {
+    let dir = tempdir();
+    for program in [
+        "/nonexistent/spoolscan-no-such-program",
+        "spoolscan-no-such-program-xyz",
+    ] {
+        let err = Runner::new(Command::new(program))
+            .spool_dir(dir.path())
+            .run()
+            .unwrap_err();
+        assert!(matches!(err, SpoolError::NotFound { .. }), "{err:?}");
+        assert_eq!(err.exit_code(), 127);
+        assert!(err.to_string().contains(program), "{err}");
+    }
+    assert_eq!(dir_entries(dir.path()), 0, "spools left behind");
+}
+
+#[test]
+fn program_not_executable() {
+    let dir = tempdir();
+    let plain = dir.path().join("plain.txt");
+    std::fs::write(&plain, b"echo hi\n").unwrap();
+    std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let script = dir.path().join("bad-interpreter");
+    std::fs::write(&script, b"#!/nonexistent/interpreter\necho hi\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let subdir = dir.path().join("a-directory");
+    std::fs::create_dir(&subdir).unwrap();
+    let spools = tempdir();
+    for program in [&plain, &script, &subdir] {
+        let err = Runner::new(Command::new(program))
+            .spool_dir(spools.path())
+            .run()
+            .unwrap_err();
+        assert!(
+            matches!(err, SpoolError::NotExecutable { .. }),
+            "{program:?}: {err:?}"
+        );
+        assert_eq!(err.exit_code(), 126);
+        assert!(
+            err.to_string().contains(&*program.to_string_lossy()),
+            "{err}"
+        );
+    }
+    // Through PATH, by bare name.
+    let mut cmd = Command::new("bad-interpreter");
+    cmd.env("PATH", dir.path());
+    let err = Runner::new(cmd).run().unwrap_err();
+    assert_eq!(err.exit_code(), 126, "{err:?}");
+    assert_eq!(dir_entries(spools.path()), 0, "spools left behind");
+}
+
+#[test]
+fn unusable_explicit_spool_dir_is_an_error_naming_it() {
+    let err = Runner::new(child(&["out", "1"]))
+        .spool_dir("/nonexistent/spool-dir")
+        .run()
+        .unwrap_err();
+    assert!(matches!(err, SpoolError::SpoolDir { .. }), "{err:?}");
+    assert_eq!(err.exit_code(), 125);
+    assert!(err.to_string().contains("/nonexistent/spool-dir"), "{err}");
+}
+
+#[test]
+fn stdin_bytes_round_trip() {
+    let mut bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    bytes.extend_from_slice(b"\0\n{\"type\":\"x\"}\n");
+    let dir = tempdir();
+    let run = Runner::new(child(&["cat"]))
+        .spool_dir(dir.path())
+        .stdin(RunStdin::Bytes(bytes.clone()))
+        .run()
+        .unwrap();
+    assert_eq!(run.exit_code(), 0, "{}", stderr_text(&run));
+    assert_eq!(run.stdout.len(), bytes.len() as u64);
+    assert_eq!(run.stdout.head(bytes.len() + 10).unwrap(), bytes);
+    assert_eq!(dir_entries(dir.path()), 0);
+    // From a file, and from nothing.
+    let input = dir.path().join("input");
+    std::fs::write(&input, b"from a file\n").unwrap();
+    let run = Runner::new(child(&["cat"]))
+        .stdin(RunStdin::File(input))
+        .run()
+        .unwrap();
+    assert_eq!(run.stdout.head(100).unwrap(), b"from a file\n");
+    let run = Runner::new(child(&["cat"])).run().unwrap();
+    assert!(run.stdout.is_empty());
+    let err = Runner::new(child(&["cat"]))
+        .stdin(RunStdin::File("/nonexistent/input".into()))
+        .run()
+        .unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/input"), "{err}");
+}
+
+#[test]
+fn file_size_limit_is_a_fault() {
+    // The child lowers its own RLIMIT_FSIZE: its spool write past the limit
+    // gets SIGXFSZ (or EFBIG).
+    let dir = tempdir();
+    let run = Runner::new(child(&["fsize", "100000", "bytes", "200000"]))
+        .spool_dir(dir.path())
+        .run()
+        .unwrap();
+    assert_eq!(
+        run.signal(),
+        Some(rustix::process::Signal::XFSZ.as_raw()),
+        "{:?}",
+        run.status
+    );
+    let fault = run.fault.clone().expect("a fault");
+    assert!(
+        matches!(fault, SpoolFault::FileSizeLimit { .. }),
+        "{fault:?}"
+    );
+    assert_eq!(run.exit_code(), 125);
+    let msg = run.check().unwrap_err().to_string();
+    assert!(msg.contains(&*dir.path().to_string_lossy()), "{msg}");
+    assert!(run.stdout.len() <= 100_000);
+}
+
+/// A tmpfs mounted for one test, unmounted on drop.
+struct Mount(tempfile::TempDir);
+
+impl Mount {
+    fn tmpfs(size: &str) -> Result<Mount, String> {
+        let dir = tempdir();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(Mount(dir))
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
+    }
+}
+
+#[test]
+fn full_disk_is_a_fault_naming_the_spool_dir() {
+    let mount = match Mount::tmpfs("1m") {
+        Ok(m) => m,
+        Err(why) => {
+            eprintln!("skipping: cannot mount a small tmpfs ({why})");
+            return;
+        }
+    };
+    let dir = mount.0.path();
+    {
+        let run = Runner::new(child(&["bytes", "2097152"]))
+            .spool_dir(dir)
+            .run()
+            .unwrap();
+        assert_eq!(
+            run.fault,
+            Some(SpoolFault::DiskFull {
+                dir: dir.to_path_buf()
+            })
+        );
+        assert!(run.is_truncated());
+        assert_eq!(run.exit_code(), 125);
+        assert!(run.stdout.len() < 2097152);
+        let err = run.check().unwrap_err();
+        assert_eq!(err.exit_code(), 125);
+        let msg = err.to_string();
+        assert!(msg.contains(&*dir.to_string_lossy()), "{msg}");
+        assert!(msg.contains("full"), "{msg}");
+    }
+    // The space is back once the run is dropped: a small run is complete.
+    let run = Runner::new(child(&["out", "10"]))
+        .spool_dir(dir)
+        .run()
+        .unwrap();
+    assert!(run.fault.is_none(), "{:?}", run.fault);
+    drop(run);
+    // Spooling stdin bytes that do not fit: an error naming the directory.
+    let err = Runner::new(child(&["cat"]))
+        .spool_dir(dir)
+        .stdin(RunStdin::Bytes(vec![b'x'; 2 << 20]))
+        .run()
+        .unwrap_err();
+    assert!(matches!(err, SpoolError::SpoolDir { .. }), "{err:?}");
+    assert!(err.to_string().contains(&*dir.to_string_lossy()), "{err}");
+}
+
+/// CPU time (user + system, clock ticks) of the calling thread.
+fn thread_cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // Fields after comm start at field 3 (state); utime is 14, stime 15.
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+#[test]
+fn waiting_does_not_burn_cpu() {
+    let Some(before) = thread_cpu_ticks() else {
+        eprintln!("skipping: no /proc/thread-self/stat");
+        return;
+    };
+    let run = Runner::new(child(&["sleep", "1000"]))
+        .max_spool(1 << 20)
+        .run()
+        .unwrap();
+    let used = thread_cpu_ticks().unwrap() - before;
+    assert_eq!(run.exit_code(), 0);
+    assert!(run.elapsed >= Duration::from_millis(1000));
+    // Ticks are usually 10 ms: a busy loop would use about 100.
+    assert!(used <= 10, "{used} ticks of CPU while waiting 1 s");
+}
