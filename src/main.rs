@@ -18,12 +18,17 @@ struct Cli {
 enum Command {
     /// Print the retained lines of FILE (or stdin), byte-identical, LF-terminated.
     Scan(cli::scan::ScanArgs),
+    /// Run CMD with its stdout and stderr spooled to disk, then scan its stdout like `scan`.
+    /// Exits with the command's status (124 on timeout, 128+N when killed by signal N, 125
+    /// when spoolscan failed, 126/127 when the command cannot be run).
+    Run(cli::run::RunArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Scan(args) => cli::scan::run(args),
+        Command::Run(args) => cli::run::run(args),
     };
     if let Err(e) = result {
         match &e {

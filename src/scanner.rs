@@ -212,7 +212,7 @@ impl ScannerBuilder {
 ///         .equals("item.type", ["agent_message"])?)
 ///     .build()?;
 /// let mut kept = vec![];
-/// let report = scanner.scan_slice(data, Raw(|line| {
+/// let report = scanner.scan_slice(data, Raw::new(|line| {
 ///     kept.push(line.number());
 ///     Ok(true)
 /// }))?;

@@ -60,6 +60,13 @@ pub trait Sink {
         Ok(true)
     }
 
+    /// A line longer than `max_line` whose probe did not decide the selector (counted as
+    /// `oversize_unclassified`, never logged): its 1-based number, offset and length.
+    /// Default: ignore it (it is counted in the report).
+    fn unclassified(&mut self, _line: u64, _offset: u64, _len: u64) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+
     /// Called now and then with the number of bytes scanned so far (for progress bars).
     /// Default: nothing.
     fn progress(&mut self, _scanned: u64, _total: u64) {}
@@ -82,6 +89,9 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     fn malformed(&mut self, entry: &Malformed) -> Result<bool, S::Error> {
         (**self).malformed(entry)
     }
+    fn unclassified(&mut self, line: u64, offset: u64, len: u64) -> Result<bool, S::Error> {
+        (**self).unclassified(line, offset, len)
+    }
     fn progress(&mut self, scanned: u64, total: u64) {
         (**self).progress(scanned, total)
     }
@@ -101,7 +111,7 @@ pub mod sinks {
     ///
     /// let mut scanner = Scanner::builder().build()?;
     /// let mut offsets = vec![];
-    /// scanner.scan_slice(b"{}\n\n[1]\n", Raw(|line| {
+    /// scanner.scan_slice(b"{}\n\n[1]\n", Raw::new(|line| {
     ///     offsets.push(line.offset());
     ///     Ok(true)
     /// }))?;
@@ -109,6 +119,16 @@ pub mod sinks {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub struct Raw<F>(pub F);
+
+    impl<F> Raw<F>
+    where
+        F: FnMut(Line<'_>) -> Result<bool, crate::Error>,
+    {
+        /// Wraps the closure (`Raw::new(|line| ...)` lets the compiler infer its argument type).
+        pub fn new(f: F) -> Raw<F> {
+            Raw(f)
+        }
+    }
 
     impl<F> Sink for Raw<F>
     where

@@ -1,6 +1,7 @@
 //! The `spoolscan` command line, built on the public library API only.
 
 pub mod args;
+pub mod run;
 pub mod scan;
 
 use std::io::{self, Write};
