@@ -1,0 +1,309 @@
+//! The `spoolscan` binary, end to end: hostile inputs, exit statuses, reports, `run`.
+//!
+//! Each report is also checked against the counting identity of DESIGN §5.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const CODEX: [&str; 4] = [
+    "--keep",
+    "type=turn.completed,error,turn.failed",
+    "--keep",
+    "item.type=agent_message",
+];
+
+struct Dir(tempfile::TempDir);
+
+impl Dir {
+    fn new() -> Dir {
+        Dir(tempfile::tempdir().unwrap())
+    }
+    fn file(&self, name: &str, data: &[u8]) -> PathBuf {
+        let p = self.0.path().join(name);
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_spoolscan"))
+}
+
+fn run(args: &[&str], input: Option<&[u8]>) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(data) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&data);
+        });
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Scans `data` (from a file) with `args` and returns (stdout, report).
+fn scan(data: &[u8], args: &[&str]) -> (Vec<u8>, Value) {
+    let dir = Dir::new();
+    let input = dir.file("in.ndjson", data);
+    let report = dir.path("report.json");
+    let mut a = vec!["scan", input.to_str().unwrap(), "--stats", report.to_str().unwrap()];
+    a.extend_from_slice(args);
+    let out = run(&a, None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rep: Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    check_identity(&rep);
+    (out.stdout, rep)
+}
+
+fn check_identity(r: &Value) {
+    let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("{k} in {r}"));
+    let sum = ["retained", "skipped", "oversize_skipped", "oversize_unclassified", "dropped_total", "malformed_total", "blank"]
+        .iter()
+        .map(|k| n(k))
+        .sum::<u64>();
+    assert_eq!(sum, n("lines"), "{r}");
+    assert!(r["truncated"].is_boolean());
+}
+
+#[test]
+fn truncated_last_line_is_malformed_and_flagged() {
+    let data = b"{\"type\":\"error\"}\n{\"type\":\"error\",\"message\":\"cut";
+    let (out, r) = scan(data, &CODEX);
+    assert_eq!(out, b"{\"type\":\"error\"}\n");
+    assert_eq!(r["truncated"], true);
+    assert_eq!(r["malformed"][0]["line"], 2);
+    assert_eq!(r["malformed"][0]["offset"], 17);
+    // A final line decided as skipped before the cut stays skipped, and flags truncation.
+    let (_, r) = scan(b"{\"type\":\"x\",\"item\":{\"type\":\"y\"},\"m\":\"cut", &CODEX);
+    assert_eq!((r["skipped"].as_u64(), r["truncated"].as_bool()), (Some(1), Some(true)));
+    // A complete final line without LF is not truncated.
+    let (_, r) = scan(b"{\"type\":\"x\"}", &CODEX);
+    assert_eq!(r["truncated"], false);
+}
+
+#[test]
+fn invalid_utf8_in_a_retained_line_is_malformed() {
+    let (out, r) = scan(b"{\"type\":\"error\",\"m\":\"\xff\"}\n{\"type\":\"error\"}\n", &CODEX);
+    assert_eq!(out, b"{\"type\":\"error\"}\n");
+    assert_eq!(r["malformed_total"], 1);
+    assert!(r["malformed"][0]["error"].as_str().unwrap().contains("UTF-8"));
+    // In a skipped string it is not looked at.
+    let (_, r) = scan(b"{\"type\":\"x\",\"m\":\"\xff\"}\n", &CODEX);
+    assert_eq!(r["skipped"], 1);
+}
+
+#[test]
+fn output_is_byte_identical_without_cr() {
+    let data = b"  {\"type\" : \"ERROR\" }\t\r\n{\"type\":\"error\",\"s\":\"\\u00e9\\n\"}\r\n";
+    let (out, _) = scan(data, &CODEX);
+    assert_eq!(out, b"  {\"type\" : \"ERROR\" }\t\n{\"type\":\"error\",\"s\":\"\\u00e9\\n\"}\n");
+}
+
+#[test]
+fn deep_nesting_is_skipped_or_malformed_never_a_crash() {
+    let n = 200_000;
+    let mut skipped = br#"{"type":"x","d":"#.to_vec();
+    skipped.extend(std::iter::repeat_n(b'[', n));
+    skipped.extend(std::iter::repeat_n(b']', n));
+    skipped.extend_from_slice(b"}\n");
+    let mut retained = br#"{"type":"error","d":"#.to_vec();
+    retained.extend(std::iter::repeat_n(b'[', n));
+    retained.extend(std::iter::repeat_n(b']', n));
+    retained.extend_from_slice(b"}\n");
+    let data = [skipped, retained].concat();
+    let (out, r) = scan(&data, &CODEX);
+    assert!(out.is_empty());
+    assert_eq!(r["skipped"], 1);
+    assert_eq!(r["malformed_total"], 1);
+    assert!(r["malformed"][0]["error"].as_str().unwrap().contains("1024"));
+}
+
+#[test]
+fn a_line_over_every_limit() {
+    let big = "y".repeat(3 << 20);
+    let data = format!(
+        "{{\"type\":\"error\",\"m\":\"{big}\"}}\n{{\"type\":\"x\",\"item\":{{\"type\":\"y\"}},\"m\":\"{big}\"}}\n{{\"m\":\"{big}\",\"type\":\"error\"}}\n{{\"type\":\"turn.failed\"}}\n"
+    );
+    let (out, r) = scan(data.as_bytes(), &[&CODEX[..], &["--probe", "1KiB", "--max-line", "1MiB", "--ceiling", "2MiB"]].concat());
+    assert_eq!(out, b"{\"type\":\"turn.failed\"}\n");
+    assert_eq!(r["dropped_total"], 1);
+    assert_eq!(r["dropped"][0]["value"], "error");
+    assert_eq!(r["dropped"][0]["reason"], "over_ceiling");
+    assert_eq!(r["dropped"][0]["len"], (3 << 20) + 23);
+    assert_eq!(r["oversize_skipped"], 1);
+    assert_eq!(r["oversize_unclassified"], 1);
+}
+
+#[test]
+fn empty_file_bom_only_and_blank_lines() {
+    for data in [&b""[..], b"\xEF\xBB\xBF"] {
+        let (out, r) = scan(data, &CODEX);
+        assert!(out.is_empty());
+        assert_eq!(r["lines"], 0);
+        assert_eq!(r["bytes"], data.len());
+    }
+    let (_, r) = scan(b"\n \n\t\r\n\r", &CODEX);
+    assert_eq!((r["lines"].as_u64(), r["blank"].as_u64()), (Some(4), Some(4)));
+}
+
+#[test]
+fn non_object_and_plain_text_lines() {
+    let (out, r) = scan(b"[1]\n\"s\"\n7\nnull\nReading prompt from stdin...\n\x0c{}\n", &CODEX);
+    assert!(out.is_empty());
+    assert_eq!(r["skipped"], 4);
+    assert_eq!(r["malformed_total"], 2);
+}
+
+#[test]
+fn stdin_pipe_and_redirected_file_agree() {
+    let data = b"{\"type\":\"error\"}\n{\"type\":\"x\"}\n{\"item\":{\"type\":\"agent_message\"}}";
+    let piped = run(&[&["scan", "-", "--stats", "-"][..], &CODEX].concat(), Some(data));
+    assert_eq!(piped.status.code(), Some(0));
+    let dir = Dir::new();
+    let f = std::fs::File::open(dir.file("in", data)).unwrap();
+    let redirected = bin()
+        .args([&["scan", "--stats", "-"][..], &CODEX].concat())
+        .stdin(f)
+        .output()
+        .unwrap();
+    assert_eq!(piped.stdout, redirected.stdout);
+    assert_eq!(piped.stderr, redirected.stderr);
+    assert_eq!(piped.stdout, b"{\"type\":\"error\"}\n{\"item\":{\"type\":\"agent_message\"}}\n");
+}
+
+#[test]
+fn no_mmap_gives_the_same_result() {
+    let data = b"{\"type\":\"error\"}\r\n\n{\"type\":\"x\"}\n{\"type\":\"turn.failed\"";
+    let a = scan(data, &CODEX);
+    let b = scan(data, &[&CODEX[..], &["--no-mmap"]].concat());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn errors_and_exit_statuses() {
+    let dir = Dir::new();
+    // A directory: exit 1, named.
+    let d = dir.0.path().to_str().unwrap();
+    let out = run(&["scan", d], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(d));
+    // A missing file: exit 1, named, no report.
+    let report = dir.path("r.json");
+    let missing = dir.path("missing.ndjson");
+    let out = run(&["scan", missing.to_str().unwrap(), "--stats", report.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.ndjson"));
+    assert!(!report.exists());
+    // Usage and configuration errors: exit 2, no report.
+    let input = dir.file("in", b"{}\n");
+    let input = input.to_str().unwrap();
+    let rp = report.to_str().unwrap();
+    for bad in [
+        &["--probe", "4TiB"][..],
+        &["--probe", "1.5KiB"],
+        &["--max-line", "10", "--probe", "11"],
+        &["--max-line", "2MiB", "--ceiling", "1MiB"],
+        &["--keep", "type"],
+        &["--keep", "item..type=x"],
+        &["--probe", "0"],
+    ] {
+        let out = run(&[&["scan", input, "--stats", rp][..], bad].concat(), None);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(!out.stderr.is_empty());
+        assert!(!report.exists(), "{bad:?}");
+    }
+    // Decimal and binary suffixes are accepted.
+    let out = run(&["scan", input, "--probe", "4kb", "--max-line", "1M", "--ceiling", "1GB"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn stdout_closed_early_is_not_an_error() {
+    let line = b"{\"type\":\"error\",\"pad\":\"................................................\"}\n";
+    let data: Vec<u8> = line.iter().copied().cycle().take(line.len() * 200_000).collect();
+    let dir = Dir::new();
+    let input = dir.file("in", &data);
+    let mut child = bin()
+        .args(["scan", input.to_str().unwrap(), "--keep", "type=error"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    use std::io::Read;
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn child_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_spoolscan-test-child")
+}
+
+#[test]
+fn run_scans_the_spooled_stdout_and_passes_the_status() {
+    let dir = Dir::new();
+    let report = dir.path("r.json");
+    let script = r#"echo '{"type":"thread.started"}'; echo '{"type":"error","message":"x"}'; echo 'noise on stderr' >&2; exit 3"#;
+    let out = run(
+        &[&["run", "--stats", report.to_str().unwrap()][..], &CODEX, &["--", "sh", "-c", script]].concat(),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.stdout, b"{\"type\":\"error\",\"message\":\"x\"}\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("noise on stderr"));
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    check_identity(&r);
+    assert_eq!((r["lines"].as_u64(), r["retained"].as_u64()), (Some(2), Some(1)));
+}
+
+#[test]
+fn run_exit_statuses() {
+    let out = run(&["run", "--timeout", "300ms", "--grace", "200ms", "--", "sleep", "10"], None);
+    assert_eq!(out.status.code(), Some(124));
+    let out = run(&["run", "--", "/no/such/program"], None);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/program"));
+    let dir = Dir::new();
+    let not_exec = dir.file("script", b"#!/bin/sh\necho hi\n");
+    let out = run(&["run", "--", not_exec.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(126));
+    let out = run(&["run", "--", "sh", "-c", "kill -TERM $$"], None);
+    assert_eq!(out.status.code(), Some(128 + 15));
+    let out = run(&["run", "--timeout", "5x", "--", "true"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let _ = child_bin;
+}
+
+#[test]
+fn run_size_cap_is_exit_125_and_truncated() {
+    let dir = Dir::new();
+    let report = dir.path("r.json");
+    let out = run(
+        &["run", "--max-spool", "64KiB", "--stats", report.to_str().unwrap(), "--", "sh", "-c", "yes '{\"type\":\"x\"}'"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stdout"));
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["truncated"], true);
+    assert!(r["bytes"].as_u64().unwrap() <= 64 << 10);
+}
+
+#[allow(dead_code)]
+fn exists(p: &Path) -> bool {
+    p.exists()
+}
