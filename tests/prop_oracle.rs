@@ -141,11 +141,11 @@ fn gen_line(r: &mut Rng) -> Vec<u8> {
         82..=89 => {
             // A valid object cut short.
             gen_object(r, 0, &mut s);
-            let cut = r.below(s.len().max(1));
-            s.truncate(cut);
-            while !s.is_char_boundary(s.len()) {
-                s.pop();
+            let mut cut = r.below(s.len().max(1));
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
             }
+            s.truncate(cut);
         }
         _ => {
             // Garbage: trailing data, plain text, form feed, bad escapes, invalid UTF-8.
