@@ -51,7 +51,10 @@ impl Decoder {
         buf.resize(line.len() + INPUT_PADDING, 0);
         let mut t: Tape<'d> = std::mem::replace(tape, Tape(Vec::new())).reset();
         match simd_json::fill_tape_padded(&mut buf[..], line.len(), buffers, &mut t) {
-            Ok(()) => Ok(Parsed { tape: t, home: tape }),
+            Ok(()) => Ok(Parsed {
+                tape: t,
+                home: tape,
+            }),
             Err(e) => {
                 *tape = t.reset();
                 Err(describe(&e))
@@ -171,7 +174,14 @@ mod tests {
     #[test]
     fn valid_and_invalid() {
         let mut d = Decoder::new();
-        for ok in [&b"{}"[..], b"[1,2]", b" {\"a\":1} ", b"\"s\"", b"1e5", b"123456789012345678901234567890"] {
+        for ok in [
+            &b"{}"[..],
+            b"[1,2]",
+            b" {\"a\":1} ",
+            b"\"s\"",
+            b"1e5",
+            b"123456789012345678901234567890",
+        ] {
             assert!(d.is_valid(ok).is_ok(), "{:?}", String::from_utf8_lossy(ok));
         }
         for bad in [
@@ -184,7 +194,11 @@ mod tests {
             b"",
             b"{\"a\":tru}",
         ] {
-            assert!(d.is_valid(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                d.is_valid(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -1,14 +1,135 @@
 //! spoolscan reads huge NDJSON files (above all the transcripts that AI coding-agent CLIs print)
-//! fast and in bounded memory.
+//! fast and in bounded memory: it decodes only the few lines you keep, skips the giant ones by
+//! offset, and reports every line it did not hand you.
 //!
-//! (Full crate documentation below is completed in a later step.)
+//! # Overview
+//!
+//! A scan flows through five stages, each in its own module:
+//!
+//! * **source**: a file is memory-mapped read-only ([`Scanner::scan_path`],
+//!   [`Scanner::scan_file`]); a byte slice is used as is ([`Scanner::scan_slice`]); a pipe or any
+//!   [`std::io::Read`] is first copied into an unnamed temporary file through a bounded buffer,
+//!   then mapped ([`Scanner::scan_reader`]). A child process can write straight into such
+//!   spools ([`Runner`]).
+//! * **lines**: SIMD newline search (memchr) finds zero-copy [`Line`]s with 1-based numbers and
+//!   byte offsets; CR LF, a leading BOM, blank lines and a missing final LF are handled as
+//!   DESIGN §1 says ([`LineIter`] exposes the same splitting on its own).
+//! * **probe**: a structural, escape-aware scan of each line's JSON follows the key paths of the
+//!   rules (`type`, `item.type`), compares the unescaped string values it finds there, and stops
+//!   as soon as the line is decided. Lines over `max_line` are decided from their first `probe`
+//!   bytes only, so a 60 MiB tool output costs a few KiB of work.
+//! * **select**: a [`Selector`] is a list of [`Rule`]s, OR-ed: `equals` or `contains` on a key
+//!   path, ASCII case-insensitive by default.
+//! * **decode**: only retained lines are parsed (simd-json, through one reused padded buffer);
+//!   a [`Sink`] receives each one as an [`Event`] that decodes into any serde type.
+//!
+//! Every scan returns a [`Report`]: counts that always add up to the number of lines, and logs
+//! (with line number, offset and length) of dropped and malformed lines. Nothing is dropped
+//! silently.
+//!
+//! A file that another process is still writing (a running child's spool, a growing log) can
+//! be *followed*: a [`Follower`] reads it with positioned reads as it grows and pushes each
+//! retained event as soon as the LF that completes its line is written, with the same
+//! selection, limits and report as a full scan of the finished file
+//! ([`Running::stdout_follower`] for a child started with [`Runner::start`]).
+//!
+//! # Example: keep agent messages from a byte slice
+//!
+//! ```
+//! use spoolscan::{Scanner, Selector, sinks::Raw};
+//!
+//! let transcript = br#"{"type":"thread.started","thread_id":"t1"}
+//! {"type":"item.completed","item":{"id":"c1","type":"command_execution","aggregated_output":"{\"type\":\"error\"}"}}
+//! {"type":"item.completed","item":{"id":"m1","type":"agent_message","text":"Done."}}
+//! {"type":"turn.completed","usage":{"input_tokens":10,"output_tokens":2}}
+//! "#;
+//! let mut scanner = Scanner::builder()
+//!     .select(Selector::new()
+//!         .equals("type", ["turn.completed", "error", "turn.failed"])?
+//!         .equals("item.type", ["agent_message"])?)
+//!     .build()?;
+//! let mut kept = vec![];
+//! let report = scanner.scan_slice(transcript, Raw::new(|line| {
+//!     kept.push(line.number());
+//!     Ok(true)
+//! }))?;
+//! // The fake `"type":"error"` inside the tool output does not count: only line 3 and 4 match.
+//! assert_eq!(kept, [3, 4]);
+//! assert_eq!((report.lines, report.retained, report.skipped), (4, 2, 2));
+//! assert!(report.is_consistent());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Example: typed decoding
+//!
+//! [`Event::decode`] deserializes a retained line into any `serde::Deserialize` type, borrowing
+//! strings from the scanner's buffer where the type allows it.
+//!
+//! ```
+//! use serde::Deserialize;
+//! use spoolscan::{Event, Scanner, Selector, Sink};
+//!
+//! #[derive(Deserialize)]
+//! struct Item<'a> { #[serde(rename = "type")] kind: &'a str, text: Option<&'a str> }
+//! #[derive(Deserialize)]
+//! struct Completed<'a> { #[serde(borrow)] item: Item<'a> }
+//!
+//! struct LastAnswer(Option<String>);
+//!
+//! impl Sink for LastAnswer {
+//!     type Error = Box<dyn std::error::Error>;
+//!     fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, Self::Error> {
+//!         let c: Completed = event.decode()?;
+//!         assert_eq!(c.item.kind, "agent_message");
+//!         self.0 = c.item.text.map(str::to_owned);
+//!         Ok(true)
+//!     }
+//! }
+//!
+//! let data = b"{\"type\":\"item.completed\",\"item\":{\"type\":\"agent_message\",\"text\":\"caf\\u00e9\"}}\n";
+//! let mut scanner = Scanner::builder()
+//!     .select(Selector::new().equals("item.type", ["agent_message"])?)
+//!     .build()?;
+//! let mut sink = LastAnswer(None);
+//! scanner.scan_slice(data, &mut sink)?;
+//! assert_eq!(sink.0.as_deref(), Some("café"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Limits
+//!
+//! | limit | default | meaning |
+//! | --- | --- | --- |
+//! | [`probe`](ScannerBuilder::probe) | 4 KiB | bytes of an oversize line that classification may look at |
+//! | [`max_line`](ScannerBuilder::max_line) | 16 MiB | lines up to this size are classified exactly |
+//! | [`ceiling`](ScannerBuilder::ceiling) | 64 MiB | a retained line larger than this is dropped and reported, never decoded |
+//!
+//! # Why
+//!
+//! Agent CLIs print tens to hundreds of MiB of NDJSON per run, nearly all of it tool output
+//! nobody needs, around a handful of events everybody needs (the final answer, token usage,
+//! errors). Reading that into memory, or parsing every line, is what got orchestrators
+//! OOM-killed. spoolscan keeps peak resident memory at a small constant plus the largest
+//! retained line, whatever the file size and the size of skipped lines, and spends its time on
+//! newline search rather than on parsing.
+//!
+//! # Memory maps and safety
+//!
+//! Mapped pages behind the cursor are released with `madvise(MADV_DONTNEED)` (they are file
+//! pages, so they read back identically if touched again), and access is advised as sequential.
+//! A mapped file that *another process truncates* during the scan makes the process die with
+//! SIGBUS: for files you do not control, use [`ScannerBuilder::mmap`]`(false)` (the CLI's
+//! `--no-mmap`), which copies the file into an unnamed spool first. Spools (stdin, child
+//! output) are unnamed `O_TMPFILE` files that nobody else can open, so they are always mapped.
 
 #![deny(missing_docs)]
 
 mod decode;
 mod error;
+mod follow;
 mod lines;
 mod probe;
+mod profile;
 mod report;
 mod scanner;
 mod select;
@@ -18,9 +139,21 @@ mod spool;
 
 pub use crate::decode::{DecodeError, Event};
 pub use crate::error::{ConfigError, Error};
+pub use crate::follow::{DEFAULT_MAX_WAIT, Follower};
 pub use crate::lines::{Line, LineIter};
+pub use crate::profile::{
+    ERRORS_CAP, MESSAGE_CUT, Profile, Source, Status, Summarizer, Summary, UnknownProfile, claude,
+    codex, gemini, summarize,
+};
 pub use crate::report::{Dropped, LOG_CAP, Malformed, Report};
-pub use crate::scanner::{DEFAULT_CEILING, DEFAULT_MAX_LINE, DEFAULT_PROBE, Scanner, ScannerBuilder};
+pub use crate::scanner::{
+    DEFAULT_CEILING, DEFAULT_MAX_LINE, DEFAULT_PROBE, Scanner, ScannerBuilder,
+};
 pub use crate::select::{Matcher, Rule, Selector};
 pub use crate::sink::{Sink, sinks};
 pub use crate::spool::*;
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -22,6 +22,9 @@ enum Command {
     /// Exits with the command's status (124 on timeout, 128+N when killed by signal N, 125
     /// when spoolscan failed, 126/127 when the command cannot be run).
     Run(cli::run::RunArgs),
+    /// Summarize an agent CLI's transcript (Codex, Claude Code, Gemini CLI): final answer,
+    /// model, session, usage, cost, errors and status, as one JSON object.
+    Summarize(cli::summarize::SummarizeArgs),
 }
 
 fn main() {
@@ -29,6 +32,10 @@ fn main() {
     let result = match &cli.command {
         Command::Scan(args) => cli::scan::run(args),
         Command::Run(args) => cli::run::run(args),
+        Command::Summarize(args) => match cli::summarize::run(args) {
+            0 => Ok(()),
+            code => Err(Exit::Code(code)),
+        },
     };
     if let Err(e) = result {
         match &e {

@@ -238,12 +238,20 @@ impl Probe {
     }
 
     /// The child of `node` whose key equals the (unescaped) key `w[s..e]`.
-    fn child(&mut self, node: usize, w: &[u8], s: usize, e: usize, esc: bool) -> Step<Option<usize>> {
+    fn child(
+        &mut self,
+        node: usize,
+        w: &[u8],
+        s: usize,
+        e: usize,
+        esc: bool,
+    ) -> Step<Option<usize>> {
         if self.nodes[node].children.is_empty() {
             return Ok(None);
         }
         let key: &[u8] = if esc {
-            unescape(&w[s..e], &mut self.unescaped).map_err(|(at, what)| Stop::Syntax(s + at, what))?;
+            unescape(&w[s..e], &mut self.unescaped)
+                .map_err(|(at, what)| Stop::Syntax(s + at, what))?;
             &self.unescaped
         } else {
             &w[s..e]
@@ -283,7 +291,8 @@ impl Probe {
     /// Compares the string `w[s..e]` with the rules ending at node `c`.
     fn compare(&mut self, w: &[u8], s: usize, e: usize, esc: bool, c: usize) -> Step {
         let text: &[u8] = if esc {
-            unescape(&w[s..e], &mut self.unescaped).map_err(|(at, what)| Stop::Syntax(s + at, what))?;
+            unescape(&w[s..e], &mut self.unescaped)
+                .map_err(|(at, what)| Stop::Syntax(s + at, what))?;
             &self.unescaped
         } else {
             &w[s..e]
@@ -349,7 +358,10 @@ impl Probe {
     pub(crate) fn is_complete(&mut self, line: &[u8]) -> bool {
         let mut cur = Cur { w: line, i: 0 };
         cur.skip_ws();
-        let scalar = matches!(line.get(cur.i), Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n'));
+        let scalar = matches!(
+            line.get(cur.i),
+            Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
+        );
         match self.skip_value(&mut cur) {
             Ok(()) => {}
             // A scalar may run to the end of the line.
@@ -582,8 +594,14 @@ mod tests {
             (r#"{"type":"err\u006fr"}"#, true),
             (r#"{"typ\u0065":"error"}"#, true),
             (r#"{"type":"errors"}"#, false),
-            (r#"{"type":"item.completed","item":{"type":"agent_message"}}"#, true),
-            (r#"{"type":"item.completed","item":{"type":"agent\u005fmessage"}}"#, true),
+            (
+                r#"{"type":"item.completed","item":{"type":"agent_message"}}"#,
+                true,
+            ),
+            (
+                r#"{"type":"item.completed","item":{"type":"agent\u005fmessage"}}"#,
+                true,
+            ),
             (r#"{"item":{"id":1,"type":"agent_message"}}"#, true),
             (r#"{"item":{"item":{"type":"agent_message"}}}"#, false),
             (r#"{"payload":{"type":"error"}}"#, false),
@@ -596,7 +614,10 @@ mod tests {
             (r#"{"type":"x","type":"error"}"#, false),
             (r#"{"type":"error","type":"x"}"#, true),
             (r#"{"item":"agent_message"}"#, false),
-            (r#"{"item":{"type":"x"},"item":{"type":"agent_message"}}"#, false),
+            (
+                r#"{"item":{"type":"x"},"item":{"type":"agent_message"}}"#,
+                false,
+            ),
             (r#"{"type.x":"error","item.type":"agent_message"}"#, false),
             (r#"  {  "type" : "error" }  "#, true),
             (r#"{}"#, false),
@@ -614,11 +635,21 @@ mod tests {
     #[test]
     fn non_objects_and_garbage() {
         let mut p = codex();
-        for line in ["[1,2]", "\"s\"", "42", "-1", "true", "false", "null", "[", "nul"] {
+        for line in [
+            "[1,2]", "\"s\"", "42", "-1", "true", "false", "null", "[", "nul",
+        ] {
             assert_eq!(exact(&mut p, line), Outcome::NotObject, "{line}");
         }
-        for line in ["Reading prompt from stdin...", "\x0c{}", "}", "{\"type\":\"x\"]"] {
-            assert!(matches!(exact(&mut p, line), Outcome::Malformed { .. }), "{line}");
+        for line in [
+            "Reading prompt from stdin...",
+            "\x0c{}",
+            "}",
+            "{\"type\":\"x\"]",
+        ] {
+            assert!(
+                matches!(exact(&mut p, line), Outcome::Malformed { .. }),
+                "{line}"
+            );
         }
     }
 
@@ -636,7 +667,10 @@ mod tests {
         );
         // Decided before the garbage: skipped, not malformed (the probe is not a validator).
         assert_eq!(
-            exact(&mut p, r#"{"type":"item.started","item":{"type":"x","x":tru}}"#),
+            exact(
+                &mut p,
+                r#"{"type":"item.started","item":{"type":"x","x":tru}}"#
+            ),
             Outcome::Skip
         );
         assert!(matches!(

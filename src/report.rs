@@ -36,7 +36,11 @@ pub struct Malformed {
 
 impl std::fmt::Display for Malformed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}, offset {}: {}", self.line, self.offset, self.error)
+        write!(
+            f,
+            "line {}, offset {}: {}",
+            self.line, self.offset, self.error
+        )
     }
 }
 

@@ -170,8 +170,11 @@ impl ScannerBuilder {
     /// [`ConfigError::LimitOutOfRange`] for a zero limit or one over 4 GiB.
     pub fn build(&self) -> Result<Scanner, ConfigError> {
         let c = &self.config;
-        for (name, value) in [("probe", c.probe), ("max_line", c.max_line), ("ceiling", c.ceiling)]
-        {
+        for (name, value) in [
+            ("probe", c.probe),
+            ("max_line", c.max_line),
+            ("ceiling", c.ceiling),
+        ] {
             if value == 0 || value as u64 > u32::MAX as u64 {
                 return Err(ConfigError::LimitOutOfRange { name, value });
             }
@@ -257,7 +260,11 @@ impl Scanner {
     ///
     /// [`Error::Io`] naming the path when it is missing, a directory, or unreadable; or what
     /// the sink returns.
-    pub fn scan_path<S: Sink>(&mut self, path: impl AsRef<Path>, sink: S) -> Result<Report, S::Error> {
+    pub fn scan_path<S: Sink>(
+        &mut self,
+        path: impl AsRef<Path>,
+        sink: S,
+    ) -> Result<Report, S::Error> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| Error::io(Some(path), e))?;
         let meta = file.metadata().map_err(|e| Error::io(Some(path), e))?;
@@ -279,7 +286,12 @@ impl Scanner {
         self.scan_file_at(file, None, sink)
     }
 
-    fn scan_file_at<S: Sink>(&mut self, file: &File, path: Option<&Path>, sink: S) -> Result<Report, S::Error> {
+    fn scan_file_at<S: Sink>(
+        &mut self,
+        file: &File,
+        path: Option<&Path>,
+        sink: S,
+    ) -> Result<Report, S::Error> {
         if self.config.mmap && is_regular(file) {
             // SAFETY: mapping a file the caller named. The documented contract of scan_path /
             // scan_file (and ScannerBuilder::mmap) is that the file is not truncated or
@@ -287,7 +299,10 @@ impl Scanner {
             let map = unsafe { source::map(file, path) }?;
             self.scan_map(&map, sink)
         } else {
-            log::debug!("spooling {} before scanning", path.map_or("<file>".into(), |p| p.display().to_string()));
+            log::debug!(
+                "spooling {} before scanning",
+                path.map_or("<file>".into(), |p| p.display().to_string())
+            );
             let mut f = file;
             let spool = source::spool(&mut f, self.config.spool_dir.as_deref())
                 .map_err(|e| with_path(e, path))?;
@@ -302,13 +317,21 @@ impl Scanner {
     /// # Errors
     ///
     /// [`Error::Io`] when reading or spooling fails; or what the sink returns.
-    pub fn scan_reader<S: Sink>(&mut self, reader: impl io::Read, sink: S) -> Result<Report, S::Error> {
+    pub fn scan_reader<S: Sink>(
+        &mut self,
+        reader: impl io::Read,
+        sink: S,
+    ) -> Result<Report, S::Error> {
         let spool = source::spool(reader, self.config.spool_dir.as_deref())?;
         self.scan_spool(&spool, sink)
     }
 
     /// Scans an unnamed spool file (one that nobody else can open, truncate or modify).
-    pub(crate) fn scan_spool<S: Sink>(&mut self, spool: &File, sink: S) -> Result<Report, S::Error> {
+    pub(crate) fn scan_spool<S: Sink>(
+        &mut self,
+        spool: &File,
+        sink: S,
+    ) -> Result<Report, S::Error> {
         // SAFETY: an unnamed (O_TMPFILE) or already unlinked spool that only this process holds:
         // nobody else can name it, so nobody can truncate or modify it while it is mapped.
         let map = unsafe { source::map(spool, None) }?;
@@ -323,11 +346,12 @@ impl Scanner {
     }
 
     /// The scan loop.
-    fn run<S: Sink>(&mut self, data: &[u8], pager: &mut Pager<'_>, sink: &mut S) -> Result<Report, S::Error> {
-        let c = &self.config;
-        let (probe_len, max_line, ceiling) = (c.probe, c.max_line, c.ceiling);
-        let no_rules = c.selector.is_empty();
-        let validate_all = c.validate_all;
+    fn run<S: Sink>(
+        &mut self,
+        data: &[u8],
+        pager: &mut Pager<'_>,
+        sink: &mut S,
+    ) -> Result<Report, S::Error> {
         let len = data.len();
         let mut report = Report {
             bytes: len as u64,
@@ -336,14 +360,13 @@ impl Scanner {
         let mut pos = first_line_start(data);
         let mut number = 0u64;
         let mut next_progress = PROGRESS_STEP;
-        'lines: while pos < len {
+        while pos < len {
             pager.release_before(pos);
             if pos >= next_progress {
                 sink.progress(pos as u64, len as u64);
                 next_progress = pos + PROGRESS_STEP;
             }
             number += 1;
-            report.lines += 1;
             let start = pos;
             // Find the LF in chunks, releasing the pages behind each chunk: a giant line is
             // never resident as a whole. (Classification below refaults the few pages it needs.)
@@ -363,117 +386,16 @@ impl Scanner {
             pos = if has_lf { term + 1 } else { len };
             let end = content_end(data, start, term);
             let bytes = &data[start..end];
-            let l = bytes.len();
-            let line = Line::new(number, start as u64, bytes);
-            if is_blank(bytes) {
-                report.blank += 1;
-                continue;
-            }
-            let verdict = if no_rules {
-                Verdict::Retain
-            } else {
-                let outcome = if l <= max_line {
-                    self.probe.classify(bytes, true)
-                } else {
-                    self.probe.classify(&bytes[..probe_len], false)
-                };
-                match outcome {
-                    Outcome::Retain(_) => Verdict::Retain,
-                    Outcome::Skip | Outcome::NotObject if l <= max_line => Verdict::Skip,
-                    Outcome::Skip | Outcome::NotObject => Verdict::OversizeSkip,
-                    Outcome::Undecided => Verdict::OversizeUnclassified,
-                    Outcome::Malformed { at, what } => {
-                        Verdict::Malformed(format!("syntax error at byte {at}: {what}"))
-                    }
-                }
+            let at = At {
+                number,
+                offset: start as u64,
+                len: bytes.len(),
+                has_lf,
             };
-            // Whether the line parsed, where the decoder has looked at it.
-            let mut valid = None;
-            let verdict = match verdict {
-                Verdict::Retain if l > ceiling => {
-                    let value = (!no_rules).then(|| {
-                        String::from_utf8_lossy(self.probe.matched_value()).into_owned()
-                    });
-                    let d = Dropped {
-                        line: number,
-                        offset: start as u64,
-                        len: l as u64,
-                        value,
-                        reason: "over_ceiling",
-                    };
-                    let go = sink.dropped(&d)?;
-                    report.push_dropped(d);
-                    if !has_lf && !self.probe.is_complete(bytes) {
-                        report.truncated = true;
-                    }
-                    if !go {
-                        break 'lines;
-                    }
-                    continue;
-                }
-                Verdict::Retain => match self.decoder.parse(bytes) {
-                    Ok(parsed) => {
-                        report.retained += 1;
-                        let mut event = Event::new(line, parsed);
-                        if !sink.retained(&mut event)? {
-                            break 'lines;
-                        }
-                        continue;
-                    }
-                    Err(e) => {
-                        valid = Some(false);
-                        Verdict::Malformed(e)
-                    }
-                },
-                v @ (Verdict::Skip | Verdict::OversizeSkip | Verdict::OversizeUnclassified)
-                    if validate_all && l <= ceiling =>
-                {
-                    match self.decoder.is_valid(bytes) {
-                        Ok(()) => {
-                            valid = Some(true);
-                            v
-                        }
-                        Err(e) => {
-                            valid = Some(false);
-                            Verdict::Malformed(e)
-                        }
-                    }
-                }
-                v => v,
-            };
-            // The last line without LF must be complete JSON, whatever its category: parsed up
-            // to the ceiling, checked structurally (bracket and string balance) above it.
-            if !has_lf {
-                let complete = match valid {
-                    Some(v) => v,
-                    None if l <= ceiling => self.decoder.is_valid(bytes).is_ok(),
-                    None => self.probe.is_complete(bytes),
-                };
-                report.truncated |= !complete;
-            }
-            match verdict {
-                Verdict::Retain => unreachable!("retained lines are handled above"),
-                Verdict::Skip => report.skipped += 1,
-                Verdict::OversizeSkip => report.oversize_skipped += 1,
-                Verdict::OversizeUnclassified => {
-                    report.oversize_unclassified += 1;
-                    if !sink.unclassified(number, start as u64, l as u64)? {
-                        break 'lines;
-                    }
-                }
-                Verdict::Malformed(error) => {
-                    let m = Malformed {
-                        line: number,
-                        offset: start as u64,
-                        len: l as u64,
-                        error,
-                    };
-                    let go = sink.malformed(&m)?;
-                    report.push_malformed(m);
-                    if !go {
-                        break 'lines;
-                    }
-                }
+            match self.settle(&at, Body::Whole(bytes), &mut report, sink)? {
+                Settled::Go => {}
+                Settled::Stop => break,
+                Settled::NeedWhole => unreachable!("a whole line is never sent back"),
             }
         }
         debug_assert!(report.is_consistent(), "{report:?}");
@@ -481,6 +403,218 @@ impl Scanner {
         sink.finish(&report)?;
         Ok(report)
     }
+
+    /// The limits `(probe, max_line, ceiling)`.
+    pub(crate) fn limits(&self) -> (usize, usize, usize) {
+        (self.config.probe, self.config.max_line, self.config.ceiling)
+    }
+
+    /// Puts one line (blank lines included) in its category: classifies it, decodes it when it
+    /// is retained and pushes it to the sink, validates it (`validate_all`, and the completeness
+    /// check of a last line without LF), counts it in `report` and logs it. Shared by the full
+    /// scan ([`Scanner::run`]) and the follower (`crate::follow`), so both categorise alike.
+    ///
+    /// With [`Body::Head`] (only the first bytes of a long line are at hand) the line is settled
+    /// from those bytes when the contract allows it; otherwise nothing is counted or pushed and
+    /// [`Settled::NeedWhole`] asks the caller to come back with the whole line (at most
+    /// `ceiling` bytes: above the ceiling a head always suffices).
+    pub(crate) fn settle<S: Sink>(
+        &mut self,
+        at: &At,
+        body: Body<'_>,
+        report: &mut Report,
+        sink: &mut S,
+    ) -> Result<Settled, S::Error> {
+        let c = &self.config;
+        let (probe_len, max_line, ceiling) = (c.probe, c.max_line, c.ceiling);
+        let no_rules = c.selector.is_empty();
+        let validate_all = c.validate_all;
+        let (number, start, l, has_lf) = (at.number, at.offset, at.len, at.has_lf);
+        let (whole, head, blank, complete) = match body {
+            Body::Whole(b) => (Some(b), b, is_blank(b), None),
+            Body::Head {
+                bytes,
+                blank,
+                complete,
+            } => (None, &bytes[..bytes.len().min(l)], blank, complete),
+        };
+        if blank {
+            report.lines += 1;
+            report.blank += 1;
+            return Ok(Settled::Go);
+        }
+        let verdict = if no_rules {
+            Verdict::Retain
+        } else {
+            let outcome = match whole {
+                Some(bytes) if l <= max_line => self.probe.classify(bytes, true),
+                // A decision reached inside a prefix is the decision on the whole line (the
+                // probe stops where it decides); only an undecided or retained line needs more.
+                None if l <= max_line => match self.probe.classify(head, false) {
+                    Outcome::Retain(_) | Outcome::Undecided => return Ok(Settled::NeedWhole),
+                    o => o,
+                },
+                _ => self.probe.classify(&head[..probe_len], false),
+            };
+            match outcome {
+                Outcome::Retain(_) => Verdict::Retain,
+                Outcome::Skip | Outcome::NotObject if l <= max_line => Verdict::Skip,
+                Outcome::Skip | Outcome::NotObject => Verdict::OversizeSkip,
+                Outcome::Undecided => Verdict::OversizeUnclassified,
+                Outcome::Malformed { at, what } => {
+                    Verdict::Malformed(format!("syntax error at byte {at}: {what}"))
+                }
+            }
+        };
+        if whole.is_none() && l <= ceiling {
+            let need = match verdict {
+                Verdict::Retain => true,
+                Verdict::Skip | Verdict::OversizeSkip | Verdict::OversizeUnclassified => {
+                    validate_all || !has_lf
+                }
+                Verdict::Malformed(_) => !has_lf,
+            };
+            if need {
+                return Ok(Settled::NeedWhole);
+            }
+        }
+        report.lines += 1;
+        // Structural completeness of a line over the ceiling (never parsed).
+        let structurally_complete = |probe: &mut Probe| match whole {
+            Some(bytes) => probe.is_complete(bytes),
+            None => complete.expect("a head over the ceiling without LF comes with `complete`"),
+        };
+        // Whether the line parsed, where the decoder has looked at it.
+        let mut valid = None;
+        let verdict = match verdict {
+            Verdict::Retain if l > ceiling => {
+                let value = (!no_rules)
+                    .then(|| String::from_utf8_lossy(self.probe.matched_value()).into_owned());
+                let d = Dropped {
+                    line: number,
+                    offset: start,
+                    len: l as u64,
+                    value,
+                    reason: "over_ceiling",
+                };
+                let go = sink.dropped(&d)?;
+                report.push_dropped(d);
+                if !has_lf && !structurally_complete(&mut self.probe) {
+                    report.truncated = true;
+                }
+                return Ok(if go { Settled::Go } else { Settled::Stop });
+            }
+            Verdict::Retain => {
+                let bytes = whole.expect("checked above");
+                match self.decoder.parse(bytes) {
+                    Ok(parsed) => {
+                        report.retained += 1;
+                        let mut event = Event::new(Line::new(number, start, bytes), parsed);
+                        let go = sink.retained(&mut event)?;
+                        return Ok(if go { Settled::Go } else { Settled::Stop });
+                    }
+                    Err(e) => {
+                        valid = Some(false);
+                        Verdict::Malformed(e)
+                    }
+                }
+            }
+            v @ (Verdict::Skip | Verdict::OversizeSkip | Verdict::OversizeUnclassified)
+                if validate_all && l <= ceiling =>
+            {
+                match self.decoder.is_valid(whole.expect("checked above")) {
+                    Ok(()) => {
+                        valid = Some(true);
+                        v
+                    }
+                    Err(e) => {
+                        valid = Some(false);
+                        Verdict::Malformed(e)
+                    }
+                }
+            }
+            v => v,
+        };
+        // The last line without LF must be complete JSON, whatever its category: parsed up
+        // to the ceiling, checked structurally (bracket and string balance) above it.
+        if !has_lf {
+            let complete = match valid {
+                Some(v) => v,
+                None if l <= ceiling => {
+                    self.decoder.is_valid(whole.expect("checked above")).is_ok()
+                }
+                None => structurally_complete(&mut self.probe),
+            };
+            report.truncated |= !complete;
+        }
+        let go = match verdict {
+            Verdict::Retain => unreachable!("retained lines are handled above"),
+            Verdict::Skip => {
+                report.skipped += 1;
+                true
+            }
+            Verdict::OversizeSkip => {
+                report.oversize_skipped += 1;
+                true
+            }
+            Verdict::OversizeUnclassified => {
+                report.oversize_unclassified += 1;
+                sink.unclassified(number, start, l as u64)?
+            }
+            Verdict::Malformed(error) => {
+                let m = Malformed {
+                    line: number,
+                    offset: start,
+                    len: l as u64,
+                    error,
+                };
+                let go = sink.malformed(&m)?;
+                report.push_malformed(m);
+                go
+            }
+        };
+        Ok(if go { Settled::Go } else { Settled::Stop })
+    }
+}
+
+/// Where a line is, as [`Scanner::settle`] needs it.
+pub(crate) struct At {
+    /// 1-based line number.
+    pub(crate) number: u64,
+    /// Offset of the line's first byte in the input.
+    pub(crate) offset: u64,
+    /// Length of the line without its terminator.
+    pub(crate) len: usize,
+    /// Whether an LF ends the line (false only for the last line of the input).
+    pub(crate) has_lf: bool,
+}
+
+/// The bytes of a line a scan loop hands to [`Scanner::settle`].
+pub(crate) enum Body<'a> {
+    /// All of the line (`At::len` bytes).
+    Whole(&'a [u8]),
+    /// Only the line's first bytes (at least `probe` of them), for a line whose other bytes
+    /// were not kept.
+    Head {
+        /// The first bytes.
+        bytes: &'a [u8],
+        /// Whether the whole line is blank.
+        blank: bool,
+        /// For a last line without LF longer than the ceiling: whether the whole line is
+        /// complete JSON by the structural check of `Probe::is_complete`. Else unused.
+        complete: Option<bool>,
+    },
+}
+
+/// What [`Scanner::settle`] did with a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// Counted (and pushed); go on.
+    Go,
+    /// Counted (and pushed); the sink asked to stop.
+    Stop,
+    /// Nothing done: call again with [`Body::Whole`].
+    NeedWhole,
 }
 
 fn is_regular(file: &File) -> bool {

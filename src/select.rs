@@ -46,7 +46,10 @@ impl Rule {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Rule::new(path, Matcher::Equals(values.into_iter().map(Into::into).collect()))
+        Rule::new(
+            path,
+            Matcher::Equals(values.into_iter().map(Into::into).collect()),
+        )
     }
 
     /// A rule that matches when the value at `path` contains one of `substrings`.

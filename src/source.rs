@@ -79,7 +79,11 @@ impl<'m> Pager<'m> {
         // slices into the mapping stay valid and unchanged. The range [released, end) is
         // page-aligned (both ends are multiples of the page size) and inside the mapping.
         let r = unsafe {
-            map.unchecked_advise_range(UncheckedAdvice::DontNeed, self.released, end - self.released)
+            map.unchecked_advise_range(
+                UncheckedAdvice::DontNeed,
+                self.released,
+                end - self.released,
+            )
         };
         if let Err(e) = r {
             log::debug!("madvise(DONTNEED) failed, continuing: {e}");

@@ -7,6 +7,11 @@
 //! the output. When the child is done, the [`Run`] hands the spools back for
 //! scanning (for example by mapping them).
 //!
+//! [`Runner::run`] waits for the child. [`Runner::start`] returns a
+//! [`Running`] child instead, whose spools can be followed while it runs
+//! ([`Running::stdout_follower`]: retained events as soon as their lines are
+//! complete), then waited for with the same timeout, cap and clean-up.
+//!
 //! Process control:
 //!
 //! * The child runs in its own process group. A timeout sends `SIGTERM` (then
@@ -47,6 +52,9 @@ use std::time::{Duration, Instant};
 
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal};
+
+use crate::follow::Follower;
+use crate::scanner::Scanner;
 
 /// The environment variable naming the default spool directory.
 pub const SPOOL_DIR_ENV: &str = "SPOOLSCAN_DIR";
@@ -571,7 +579,8 @@ impl Runner {
         &mut self.cmd
     }
 
-    /// Runs the child to completion and returns its spooled output.
+    /// Runs the child to completion and returns its spooled output: the same
+    /// as [`start`](Runner::start) then [`Running::wait`].
     ///
     /// Warnings about the spool directory are logged with [`log::warn!`] and
     /// returned in [`Run::warnings`]. Errors: the program could not be
@@ -581,7 +590,20 @@ impl Runner {
     /// failed. A child that ran but whose spools are incomplete is returned
     /// with [`Run::fault`] set.
     pub fn run(&mut self) -> Result<Run, SpoolError> {
-        let (dir, mut warnings) = resolve_spool_dir(self.spool_dir.as_deref());
+        self.start()?.wait()
+    }
+
+    /// Starts the child and returns at once, so that its output can be
+    /// followed while it runs ([`Running::stdout_follower`]). The timeout,
+    /// the size cap and the free-space watch are enforced by
+    /// [`Running::try_wait`] and [`Running::wait`]: call one of them
+    /// regularly (every few milliseconds to tens of milliseconds).
+    ///
+    /// Dropping the [`Running`] without waiting kills the child's process
+    /// group. Errors: as for [`run`](Runner::run), except that waiting has
+    /// not started.
+    pub fn start(&mut self) -> Result<Running, SpoolError> {
+        let (dir, warnings) = resolve_spool_dir(self.spool_dir.as_deref());
         for w in &warnings {
             log::warn!("{w}");
         }
@@ -623,70 +645,288 @@ impl Runner {
             Ok(child) => child,
             Err(e) => return Err(classify_spawn_error(&self.cmd, program, e)),
         };
-        let mut group = Group::new(child);
+        Ok(Running {
+            group: Group::new(child),
+            out,
+            err,
+            dir,
+            warnings,
+            program,
+            start,
+            deadline: self.timeout.map(|t| start + t),
+            grace: self.grace,
+            max_spool: self.max_spool,
+            poll_max: if self.max_spool.is_some() {
+                POLL_MAX_CAPPED
+            } else {
+                POLL_MAX
+            },
+            nap: POLL_MIN,
+            timed_out: false,
+            kill_at: None,
+            killed: false,
+            fault: None,
+            disk_full: false,
+            exited_at: None,
+        })
+    }
+}
+
+/// A child started by [`Runner::start`] that may still be running.
+///
+/// Its stdout and stderr spools can be followed while it runs
+/// ([`Running::stdout_follower`]); [`Running::try_wait`] enforces the
+/// timeout, the size cap and the free-space watch without blocking, and
+/// [`Running::wait`] waits for the end and returns the [`Run`] (exactly what
+/// [`Runner::run`] returns). Dropping it before `wait` kills the child's
+/// process group and reaps the child.
+///
+/// # Example: live events while the child runs
+///
+/// ```
+/// use std::process::Command;
+/// use spoolscan::{Runner, Scanner, Selector, sinks::Raw};
+///
+/// let mut cmd = Command::new("sh");
+/// cmd.args(["-c", r#"echo '{"type":"a"}'; sleep 0.1; echo '{"type":"b"}'; printf '{"type":"a"'"#]);
+/// let mut running = Runner::new(cmd).start()?;
+/// let scanner = Scanner::builder().select(Selector::new().equals("type", ["a"])?).build()?;
+/// let mut follower = running.stdout_follower(scanner)?;
+/// let mut seen = vec![];
+/// let mut sink = Raw::new(|line| {
+///     seen.push(line.number()); // each event as soon as its line is complete
+///     Ok(true)
+/// });
+/// // Follow until the child exits (an error in try_wait shows up again in wait).
+/// follower.follow(&mut sink, || running.try_wait().unwrap_or(true))?;
+/// let run = running.wait()?;
+/// let mut report = follower.finish(&mut sink)?;
+/// report.truncated |= run.is_truncated();
+/// drop(sink);
+/// assert_eq!(seen, [1]);
+/// // The last line was cut short: the same report as a full scan of the spool.
+/// assert!(report.truncated);
+/// assert_eq!((report.lines, report.retained, report.malformed_total), (3, 1, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Running {
+    group: Group,
+    out: File,
+    err: File,
+    dir: PathBuf,
+    warnings: Vec<String>,
+    program: String,
+    start: Instant,
+    deadline: Option<Instant>,
+    grace: Duration,
+    max_spool: Option<u64>,
+    poll_max: Duration,
+    nap: Duration,
+    timed_out: bool,
+    kill_at: Option<Instant>,
+    killed: bool,
+    fault: Option<SpoolFault>,
+    disk_full: bool,
+    /// When the leader was first seen to have exited.
+    exited_at: Option<Instant>,
+}
+
+impl Running {
+    /// The child's process id (also its process group id).
+    pub fn id(&self) -> u32 {
+        self.group.child.id()
+    }
+
+    /// The spool directory used.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Warnings so far (the spool directory's); [`Run::warnings`] has these
+    /// and any found while waiting.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Time since the child was started.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Whether the timeout expired and the group was sent `SIGTERM`.
+    pub fn timed_out(&self) -> bool {
+        self.timed_out
+    }
+
+    /// A [`Follower`] over the child's stdout spool: it yields the retained
+    /// events of the scan as the child completes their lines. It reads no
+    /// further than the size cap (the spool is cut back to it at the end),
+    /// and polls at most every 25 ms (5 ms with a cap) while idle.
+    ///
+    /// To end the follow with the same report as a full scan of the
+    /// finished spool: follow until [`try_wait`](Running::try_wait) returns
+    /// true, call [`wait`](Running::wait) (which kills what is left of the
+    /// process group and cuts the spool to the cap), then
+    /// [`Follower::finish`], and set `truncated` when [`Run::is_truncated`].
+    ///
+    /// # Errors
+    ///
+    /// [`SpoolError::SpoolDir`] when the spool's descriptor cannot be
+    /// duplicated.
+    pub fn stdout_follower(&self, scanner: Scanner) -> Result<Follower, SpoolError> {
+        self.follower(Stream::Stdout, scanner)
+    }
+
+    /// A [`Follower`] over the spool of `stream` (see
+    /// [`stdout_follower`](Running::stdout_follower)).
+    ///
+    /// # Errors
+    ///
+    /// [`SpoolError::SpoolDir`] when the spool's descriptor cannot be
+    /// duplicated.
+    pub fn follower(&self, stream: Stream, scanner: Scanner) -> Result<Follower, SpoolError> {
+        let file = match stream {
+            Stream::Stdout => &self.out,
+            Stream::Stderr => &self.err,
+        };
+        let file = file.try_clone().map_err(|e| self.spool_err(e))?;
+        let mut f = Follower::new(scanner, file);
+        f.max_wait(self.poll_max);
+        if let Some(cap) = self.max_spool {
+            f.limit(cap);
+        }
+        Ok(f)
+    }
+
+    fn spool_err(&self, source: io::Error) -> SpoolError {
+        SpoolError::SpoolDir {
+            dir: self.dir.clone(),
+            source,
+        }
+    }
+
+    fn wait_err(&self, source: io::Error) -> SpoolError {
+        SpoolError::Wait {
+            program: self.program.clone(),
+            source,
+        }
+    }
+
+    /// Without blocking: enforces the timeout (sending `SIGTERM`, then
+    /// `SIGKILL` after the grace period), the size cap and the free-space
+    /// watch, and says whether the child has exited. Once it has, call
+    /// [`wait`](Running::wait), which then returns at once.
+    ///
+    /// Only the child itself is waited for here; [`wait`](Running::wait)
+    /// kills the rest of its process group.
+    ///
+    /// # Errors
+    ///
+    /// [`SpoolError::Wait`] when checking on or signalling the child fails,
+    /// [`SpoolError::SpoolDir`] when a spool's size cannot be read.
+    pub fn try_wait(&mut self) -> Result<bool, SpoolError> {
+        if self.exited_at.is_some() {
+            return Ok(true);
+        }
+        if self.group.leader_exited().map_err(|e| self.wait_err(e))? {
+            self.exited_at = Some(Instant::now());
+            return Ok(true);
+        }
+        if self.fault.is_none() {
+            if let Some(cap) = self.max_spool {
+                let spools = [(Stream::Stdout, &self.out), (Stream::Stderr, &self.err)];
+                for (stream, f) in spools {
+                    if file_len(f).map_err(|e| self.spool_err(e))? > cap {
+                        self.fault = Some(SpoolFault::CapExceeded {
+                            stream,
+                            cap,
+                            dir: self.dir.clone(),
+                        });
+                        self.group
+                            .signal(Signal::KILL)
+                            .map_err(|e| self.wait_err(e))?;
+                        self.killed = true;
+                        break;
+                    }
+                }
+            }
+            self.disk_full |= fs_full(&self.out);
+        }
+        let now = Instant::now();
+        if !self.killed {
+            if let Some(at) = self.kill_at {
+                if now >= at {
+                    self.group
+                        .signal(Signal::KILL)
+                        .map_err(|e| self.wait_err(e))?;
+                    self.killed = true;
+                }
+            } else if self.deadline.is_some_and(|d| now >= d) {
+                self.timed_out = true;
+                self.group
+                    .signal(Signal::TERM)
+                    .map_err(|e| self.wait_err(e))?;
+                // A stopped process acts on SIGTERM only once continued.
+                self.group
+                    .signal(Signal::CONT)
+                    .map_err(|e| self.wait_err(e))?;
+                self.kill_at = Some(now + self.grace);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The next sleep of the wait loop: doubling from 1 ms up to the
+    /// maximum, and never past the next deadline.
+    fn next_nap(&mut self) -> Duration {
+        let next = if self.killed {
+            None
+        } else {
+            self.kill_at.or(self.deadline)
+        };
+        let mut sleep = self.nap;
+        if let Some(next) = next {
+            sleep = sleep.min(next.saturating_duration_since(Instant::now()));
+        }
+        self.nap = (self.nap * 2).min(self.poll_max);
+        sleep
+    }
+
+    /// Waits for the child to exit (enforcing the timeout, the size cap and
+    /// the free-space watch), kills what is left of its process group, and
+    /// returns the run, as [`Runner::run`] does.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Runner::run`], once the child was started.
+    pub fn wait(mut self) -> Result<Run, SpoolError> {
+        while !self.try_wait()? {
+            std::thread::sleep(self.next_nap());
+        }
+        let exited_at = self.exited_at.unwrap_or_else(Instant::now);
+        let elapsed = exited_at.saturating_duration_since(self.start);
+        let Running {
+            mut group,
+            out,
+            err,
+            dir,
+            mut warnings,
+            program,
+            max_spool,
+            timed_out,
+            mut fault,
+            disk_full,
+            ..
+        } = self;
         let wait_err = |source: io::Error| SpoolError::Wait {
             program: program.clone(),
             source,
         };
-
-        let spools = [(Stream::Stdout, &out), (Stream::Stderr, &err)];
-        let deadline = self.timeout.map(|t| start + t);
-        let poll_max = if self.max_spool.is_some() {
-            POLL_MAX_CAPPED
-        } else {
-            POLL_MAX
+        let spool_err = |source: io::Error| SpoolError::SpoolDir {
+            dir: dir.clone(),
+            source,
         };
-        let mut nap = POLL_MIN;
-        let mut timed_out = false;
-        let mut kill_at: Option<Instant> = None;
-        let mut killed = false;
-        let mut fault: Option<SpoolFault> = None;
-        let mut disk_full = false;
-        loop {
-            if group.leader_exited().map_err(wait_err)? {
-                break;
-            }
-            if fault.is_none() {
-                if let Some(cap) = self.max_spool {
-                    for (stream, f) in spools {
-                        if file_len(f).map_err(spool_err)? > cap {
-                            fault = Some(SpoolFault::CapExceeded {
-                                stream,
-                                cap,
-                                dir: dir.clone(),
-                            });
-                            group.signal(Signal::KILL).map_err(wait_err)?;
-                            killed = true;
-                            break;
-                        }
-                    }
-                }
-                disk_full |= fs_full(&out);
-            }
-            let now = Instant::now();
-            if !killed {
-                if let Some(at) = kill_at {
-                    if now >= at {
-                        group.signal(Signal::KILL).map_err(wait_err)?;
-                        killed = true;
-                    }
-                } else if deadline.is_some_and(|d| now >= d) {
-                    timed_out = true;
-                    group.signal(Signal::TERM).map_err(wait_err)?;
-                    // A stopped process acts on SIGTERM only once continued.
-                    group.signal(Signal::CONT).map_err(wait_err)?;
-                    kill_at = Some(now + self.grace);
-                }
-            }
-            let next = if killed { None } else { kill_at.or(deadline) };
-            let mut sleep = nap;
-            if let Some(next) = next {
-                sleep = sleep.min(next.saturating_duration_since(now));
-            }
-            std::thread::sleep(sleep);
-            nap = (nap * 2).min(poll_max);
-        }
-        let elapsed = start.elapsed();
         // The leader has exited but is not reaped yet, so its pid (the group
         // id) cannot be reused: kill what is left of the group, then reap.
         group.signal(Signal::KILL).map_err(wait_err)?;
@@ -700,10 +940,11 @@ impl Runner {
             warnings.push(w);
         }
 
+        let spools = [(Stream::Stdout, &out), (Stream::Stderr, &err)];
         let mut lens = [0u64; 2];
         for (i, (stream, f)) in spools.into_iter().enumerate() {
             let mut len = file_len(f).map_err(spool_err)?;
-            if let Some(cap) = self.max_spool {
+            if let Some(cap) = max_spool {
                 if len > cap {
                     rustix::fs::ftruncate(f, cap)
                         .map_err(io::Error::from)
@@ -838,6 +1079,7 @@ fn program_exists(cmd: &Command) -> bool {
 /// The child and its process group. Dropping it before the child was reaped
 /// (an error or a panic in the wait loop) kills the group and reaps the child,
 /// so no process outlives the run and no zombie is left.
+#[derive(Debug)]
 struct Group {
     child: Child,
     pgid: Pid,

@@ -38,7 +38,11 @@ fn bin() -> Command {
 fn run(args: &[&str], input: Option<&[u8]>) -> Output {
     let mut child = bin()
         .args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -58,10 +62,20 @@ fn scan(data: &[u8], args: &[&str]) -> (Vec<u8>, Value) {
     let dir = Dir::new();
     let input = dir.file("in.ndjson", data);
     let report = dir.path("report.json");
-    let mut a = vec!["scan", input.to_str().unwrap(), "--stats", report.to_str().unwrap()];
+    let mut a = vec![
+        "scan",
+        input.to_str().unwrap(),
+        "--stats",
+        report.to_str().unwrap(),
+    ];
     a.extend_from_slice(args);
     let out = run(&a, None);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rep: Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
     check_identity(&rep);
     (out.stdout, rep)
@@ -69,10 +83,18 @@ fn scan(data: &[u8], args: &[&str]) -> (Vec<u8>, Value) {
 
 fn check_identity(r: &Value) {
     let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("{k} in {r}"));
-    let sum = ["retained", "skipped", "oversize_skipped", "oversize_unclassified", "dropped_total", "malformed_total", "blank"]
-        .iter()
-        .map(|k| n(k))
-        .sum::<u64>();
+    let sum = [
+        "retained",
+        "skipped",
+        "oversize_skipped",
+        "oversize_unclassified",
+        "dropped_total",
+        "malformed_total",
+        "blank",
+    ]
+    .iter()
+    .map(|k| n(k))
+    .sum::<u64>();
     assert_eq!(sum, n("lines"), "{r}");
     assert!(r["truncated"].is_boolean());
 }
@@ -86,8 +108,14 @@ fn truncated_last_line_is_malformed_and_flagged() {
     assert_eq!(r["malformed"][0]["line"], 2);
     assert_eq!(r["malformed"][0]["offset"], 17);
     // A final line decided as skipped before the cut stays skipped, and flags truncation.
-    let (_, r) = scan(b"{\"type\":\"x\",\"item\":{\"type\":\"y\"},\"m\":\"cut", &CODEX);
-    assert_eq!((r["skipped"].as_u64(), r["truncated"].as_bool()), (Some(1), Some(true)));
+    let (_, r) = scan(
+        b"{\"type\":\"x\",\"item\":{\"type\":\"y\"},\"m\":\"cut",
+        &CODEX,
+    );
+    assert_eq!(
+        (r["skipped"].as_u64(), r["truncated"].as_bool()),
+        (Some(1), Some(true))
+    );
     // A complete final line without LF is not truncated.
     let (_, r) = scan(b"{\"type\":\"x\"}", &CODEX);
     assert_eq!(r["truncated"], false);
@@ -95,10 +123,18 @@ fn truncated_last_line_is_malformed_and_flagged() {
 
 #[test]
 fn invalid_utf8_in_a_retained_line_is_malformed() {
-    let (out, r) = scan(b"{\"type\":\"error\",\"m\":\"\xff\"}\n{\"type\":\"error\"}\n", &CODEX);
+    let (out, r) = scan(
+        b"{\"type\":\"error\",\"m\":\"\xff\"}\n{\"type\":\"error\"}\n",
+        &CODEX,
+    );
     assert_eq!(out, b"{\"type\":\"error\"}\n");
     assert_eq!(r["malformed_total"], 1);
-    assert!(r["malformed"][0]["error"].as_str().unwrap().contains("UTF-8"));
+    assert!(
+        r["malformed"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8")
+    );
     // In a skipped string it is not looked at.
     let (_, r) = scan(b"{\"type\":\"x\",\"m\":\"\xff\"}\n", &CODEX);
     assert_eq!(r["skipped"], 1);
@@ -108,7 +144,10 @@ fn invalid_utf8_in_a_retained_line_is_malformed() {
 fn output_is_byte_identical_without_cr() {
     let data = b"  {\"type\" : \"ERROR\" }\t\r\n{\"type\":\"error\",\"s\":\"\\u00e9\\n\"}\r\n";
     let (out, _) = scan(data, &CODEX);
-    assert_eq!(out, b"  {\"type\" : \"ERROR\" }\t\n{\"type\":\"error\",\"s\":\"\\u00e9\\n\"}\n");
+    assert_eq!(
+        out,
+        b"  {\"type\" : \"ERROR\" }\t\n{\"type\":\"error\",\"s\":\"\\u00e9\\n\"}\n"
+    );
 }
 
 #[test]
@@ -127,7 +166,12 @@ fn deep_nesting_is_skipped_or_malformed_never_a_crash() {
     assert!(out.is_empty());
     assert_eq!(r["skipped"], 1);
     assert_eq!(r["malformed_total"], 1);
-    assert!(r["malformed"][0]["error"].as_str().unwrap().contains("1024"));
+    assert!(
+        r["malformed"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("1024")
+    );
 }
 
 #[test]
@@ -136,7 +180,14 @@ fn a_line_over_every_limit() {
     let data = format!(
         "{{\"type\":\"error\",\"m\":\"{big}\"}}\n{{\"type\":\"x\",\"item\":{{\"type\":\"y\"}},\"m\":\"{big}\"}}\n{{\"m\":\"{big}\",\"type\":\"error\"}}\n{{\"type\":\"turn.failed\"}}\n"
     );
-    let (out, r) = scan(data.as_bytes(), &[&CODEX[..], &["--probe", "1KiB", "--max-line", "1MiB", "--ceiling", "2MiB"]].concat());
+    let (out, r) = scan(
+        data.as_bytes(),
+        &[
+            &CODEX[..],
+            &["--probe", "1KiB", "--max-line", "1MiB", "--ceiling", "2MiB"],
+        ]
+        .concat(),
+    );
     assert_eq!(out, b"{\"type\":\"turn.failed\"}\n");
     assert_eq!(r["dropped_total"], 1);
     assert_eq!(r["dropped"][0]["value"], "error");
@@ -155,12 +206,18 @@ fn empty_file_bom_only_and_blank_lines() {
         assert_eq!(r["bytes"], data.len());
     }
     let (_, r) = scan(b"\n \n\t\r\n\r", &CODEX);
-    assert_eq!((r["lines"].as_u64(), r["blank"].as_u64()), (Some(4), Some(4)));
+    assert_eq!(
+        (r["lines"].as_u64(), r["blank"].as_u64()),
+        (Some(4), Some(4))
+    );
 }
 
 #[test]
 fn non_object_and_plain_text_lines() {
-    let (out, r) = scan(b"[1]\n\"s\"\n7\nnull\nReading prompt from stdin...\n\x0c{}\n", &CODEX);
+    let (out, r) = scan(
+        b"[1]\n\"s\"\n7\nnull\nReading prompt from stdin...\n\x0c{}\n",
+        &CODEX,
+    );
     assert!(out.is_empty());
     assert_eq!(r["skipped"], 4);
     assert_eq!(r["malformed_total"], 2);
@@ -169,7 +226,10 @@ fn non_object_and_plain_text_lines() {
 #[test]
 fn stdin_pipe_and_redirected_file_agree() {
     let data = b"{\"type\":\"error\"}\n{\"type\":\"x\"}\n{\"item\":{\"type\":\"agent_message\"}}";
-    let piped = run(&[&["scan", "-", "--stats", "-"][..], &CODEX].concat(), Some(data));
+    let piped = run(
+        &[&["scan", "-", "--stats", "-"][..], &CODEX].concat(),
+        Some(data),
+    );
     assert_eq!(piped.status.code(), Some(0));
     let dir = Dir::new();
     let f = std::fs::File::open(dir.file("in", data)).unwrap();
@@ -180,7 +240,10 @@ fn stdin_pipe_and_redirected_file_agree() {
         .unwrap();
     assert_eq!(piped.stdout, redirected.stdout);
     assert_eq!(piped.stderr, redirected.stderr);
-    assert_eq!(piped.stdout, b"{\"type\":\"error\"}\n{\"item\":{\"type\":\"agent_message\"}}\n");
+    assert_eq!(
+        piped.stdout,
+        b"{\"type\":\"error\"}\n{\"item\":{\"type\":\"agent_message\"}}\n"
+    );
 }
 
 #[test]
@@ -202,7 +265,15 @@ fn errors_and_exit_statuses() {
     // A missing file: exit 1, named, no report.
     let report = dir.path("r.json");
     let missing = dir.path("missing.ndjson");
-    let out = run(&["scan", missing.to_str().unwrap(), "--stats", report.to_str().unwrap()], None);
+    let out = run(
+        &[
+            "scan",
+            missing.to_str().unwrap(),
+            "--stats",
+            report.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.ndjson"));
     assert!(!report.exists());
@@ -225,14 +296,37 @@ fn errors_and_exit_statuses() {
         assert!(!report.exists(), "{bad:?}");
     }
     // Decimal and binary suffixes are accepted.
-    let out = run(&["scan", input, "--probe", "4kb", "--max-line", "1M", "--ceiling", "1GB"], None);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        &[
+            "scan",
+            input,
+            "--probe",
+            "4kb",
+            "--max-line",
+            "1M",
+            "--ceiling",
+            "1GB",
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn stdout_closed_early_is_not_an_error() {
-    let line = b"{\"type\":\"error\",\"pad\":\"................................................\"}\n";
-    let data: Vec<u8> = line.iter().copied().cycle().take(line.len() * 200_000).collect();
+    let line =
+        b"{\"type\":\"error\",\"pad\":\"................................................\"}\n";
+    let data: Vec<u8> = line
+        .iter()
+        .copied()
+        .cycle()
+        .take(line.len() * 200_000)
+        .collect();
     let dir = Dir::new();
     let input = dir.file("in", &data);
     let mut child = bin()
@@ -243,10 +337,20 @@ fn stdout_closed_early_is_not_an_error() {
         .unwrap();
     let mut first = [0u8; 100];
     use std::io::Read;
-    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn child_bin() -> &'static str {
@@ -259,7 +363,12 @@ fn run_scans_the_spooled_stdout_and_passes_the_status() {
     let report = dir.path("r.json");
     let script = r#"echo '{"type":"thread.started"}'; echo '{"type":"error","message":"x"}'; echo 'noise on stderr' >&2; exit 3"#;
     let out = run(
-        &[&["run", "--stats", report.to_str().unwrap()][..], &CODEX, &["--", "sh", "-c", script]].concat(),
+        &[
+            &["run", "--stats", report.to_str().unwrap()][..],
+            &CODEX,
+            &["--", "sh", "-c", script],
+        ]
+        .concat(),
         None,
     );
     assert_eq!(out.status.code(), Some(3));
@@ -267,12 +376,27 @@ fn run_scans_the_spooled_stdout_and_passes_the_status() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("noise on stderr"));
     let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     check_identity(&r);
-    assert_eq!((r["lines"].as_u64(), r["retained"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (r["lines"].as_u64(), r["retained"].as_u64()),
+        (Some(2), Some(1))
+    );
 }
 
 #[test]
 fn run_exit_statuses() {
-    let out = run(&["run", "--timeout", "300ms", "--grace", "200ms", "--", "sleep", "10"], None);
+    let out = run(
+        &[
+            "run",
+            "--timeout",
+            "300ms",
+            "--grace",
+            "200ms",
+            "--",
+            "sleep",
+            "10",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(124));
     let out = run(&["run", "--", "/no/such/program"], None);
     assert_eq!(out.status.code(), Some(127));
@@ -293,7 +417,17 @@ fn run_size_cap_is_exit_125_and_truncated() {
     let dir = Dir::new();
     let report = dir.path("r.json");
     let out = run(
-        &["run", "--max-spool", "64KiB", "--stats", report.to_str().unwrap(), "--", "sh", "-c", "yes '{\"type\":\"x\"}'"],
+        &[
+            "run",
+            "--max-spool",
+            "64KiB",
+            "--stats",
+            report.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            "yes '{\"type\":\"x\"}'",
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(125));

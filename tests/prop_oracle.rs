@@ -195,8 +195,14 @@ fn rule_sets() -> Vec<Vec<oracle::Rule>> {
             R::new("item.type", false, &["agent_message"]),
         ],
         vec![R::new("item.text", true, &["TODO", "fixme"])],
-        vec![R::new("type", false, &["Error"]), R::new("type", true, &["turn"])],
-        vec![R::new("item", false, &["x"]), R::new("item.type", false, &["error"])],
+        vec![
+            R::new("type", false, &["Error"]),
+            R::new("type", true, &["turn"]),
+        ],
+        vec![
+            R::new("item", false, &["x"]),
+            R::new("item.type", false, &["error"]),
+        ],
     ]
 }
 
@@ -228,10 +234,17 @@ fn collect(f: impl FnOnce(&mut Seen) -> Result<Report, spoolscan::Error>) -> (Se
     (seen, report)
 }
 
-fn check(data: &[u8], rules: &[oracle::Rule], cs: bool, validate_all: bool) -> Result<(), TestCaseError> {
+fn check(
+    data: &[u8],
+    rules: &[oracle::Rule],
+    cs: bool,
+    validate_all: bool,
+) -> Result<(), TestCaseError> {
     let want = oracle::expect(data, rules, cs);
     let mut scanner = scanner_for(rules, cs, validate_all);
-    fn raw(seen: &mut Seen) -> Raw<impl FnMut(spoolscan::Line<'_>) -> Result<bool, spoolscan::Error> + '_> {
+    fn raw(
+        seen: &mut Seen,
+    ) -> Raw<impl FnMut(spoolscan::Line<'_>) -> Result<bool, spoolscan::Error> + '_> {
         Raw(move |l: spoolscan::Line<'_>| {
             seen.push((l.number(), l.offset(), l.bytes().to_vec()));
             Ok(true)
@@ -253,13 +266,21 @@ fn check(data: &[u8], rules: &[oracle::Rule], cs: bool, validate_all: bool) -> R
     if validate_all {
         prop_assert_eq!(&seen, &want.retained);
         prop_assert_eq!(rep.skipped, want.skipped);
-        let malformed: Vec<_> = rep.malformed.iter().map(|m| (m.line, m.offset, m.len)).collect();
+        let malformed: Vec<_> = rep
+            .malformed
+            .iter()
+            .map(|m| (m.line, m.offset, m.len))
+            .collect();
         prop_assert_eq!(malformed, want.malformed);
     } else {
         // Without validation, invalid lines may be skipped, but every valid line lands where
         // the oracle says, and every retained line is valid.
         let bad: Vec<u64> = want.malformed.iter().map(|m| m.0).collect();
-        let seen_valid: Seen = seen.iter().filter(|l| !bad.contains(&l.0)).cloned().collect();
+        let seen_valid: Seen = seen
+            .iter()
+            .filter(|l| !bad.contains(&l.0))
+            .cloned()
+            .collect();
         prop_assert_eq!(&seen_valid, &want.retained);
         prop_assert_eq!(seen.len(), want.retained.len());
         prop_assert!(rep.malformed.iter().all(|m| bad.contains(&m.line)));
@@ -284,7 +305,15 @@ proptest! {
 fn generator_covers_the_hostile_cases() {
     let all: Vec<u8> = (1..200u64).flat_map(gen_file).collect();
     let has = |needle: &[u8]| all.windows(needle.len()).any(|w| w == needle);
-    for needle in [&b"\r\n"[..], b"\\u005f", b"\\\"type\\\"", b"\xEF\xBB\xBF", b" trailing", b"\xFF", b"\\ud83d"] {
+    for needle in [
+        &b"\r\n"[..],
+        b"\\u005f",
+        b"\\\"type\\\"",
+        b"\xEF\xBB\xBF",
+        b" trailing",
+        b"\xFF",
+        b"\\ud83d",
+    ] {
         assert!(has(needle), "{:?}", String::from_utf8_lossy(needle));
     }
 }

@@ -51,7 +51,10 @@ fn write_transcript(path: &Path, big_lines: usize) -> (u64, u64) {
             put(&mut w, chunk.as_bytes());
         }
         if late_type {
-            put(&mut w, br#"","type":"command_execution"},"type":"item.completed"}"#);
+            put(
+                &mut w,
+                br#"","type":"command_execution"},"type":"item.completed"}"#,
+            );
         } else {
             put(&mut w, br#"","exit_code":0,"status":"completed"}}"#);
         }
@@ -63,7 +66,10 @@ fn write_transcript(path: &Path, big_lines: usize) -> (u64, u64) {
         );
         put(&mut w, msg.as_bytes());
         put(&mut w, b"\r\n");
-        put(&mut w, br#"{"type":"turn.completed","usage":{"input_tokens":100,"output_tokens":10}}"#);
+        put(
+            &mut w,
+            br#"{"type":"turn.completed","usage":{"input_tokens":100,"output_tokens":10}}"#,
+        );
         put(&mut w, b"\n");
         retained += 2;
     }
@@ -126,7 +132,10 @@ fn run(input: &Path, dir: &Path, via_pipe: bool) -> Run {
     // writes only to the two valid out-pointers.
     let r = unsafe { libc::wait4(pid as i32, &mut status, 0, &mut usage) };
     assert_eq!(r, pid as i32, "wait4 failed");
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "status {status:#x}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "status {status:#x}"
+    );
     std::mem::forget(child);
     if let Some(f) = feeder {
         f.join().unwrap();
@@ -156,7 +165,12 @@ fn peak_rss_is_independent_of_file_and_skipped_line_size() {
         let l = run(&large, dir.path(), via_pipe);
         eprintln!(
             "via_pipe={via_pipe}: tiny maxrss {} KiB (anon {} file {}), large maxrss {} KiB (anon {} file {})",
-            t.maxrss_kib, t.rss_anon_kib, t.rss_file_kib, l.maxrss_kib, l.rss_anon_kib, l.rss_file_kib
+            t.maxrss_kib,
+            t.rss_anon_kib,
+            t.rss_file_kib,
+            l.maxrss_kib,
+            l.rss_anon_kib,
+            l.rss_file_kib
         );
         assert_eq!(t.report["retained"], 0);
         assert_eq!(l.report["retained"], large_retained);

@@ -11,7 +11,9 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, suffix) = t.split_at(split);
     if num.is_empty() {
-        return Err(format!("invalid size {s:?}: expected a number of bytes, e.g. 4KiB, 16MiB, 1GiB"));
+        return Err(format!(
+            "invalid size {s:?}: expected a number of bytes, e.g. 4KiB, 16MiB, 1GiB"
+        ));
     }
     let mult: u64 = match suffix.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -50,7 +52,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "s" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
-        _ => return Err(format!("invalid duration {s:?}: the unit must be ms, s, m or h")),
+        _ => {
+            return Err(format!(
+                "invalid duration {s:?}: the unit must be ms, s, m or h"
+            ));
+        }
     };
     Duration::try_from_secs_f64(secs).map_err(|_| format!("invalid duration {s:?}"))
 }
@@ -60,7 +66,10 @@ pub fn parse_keep(s: &str) -> Result<(String, Vec<String>), String> {
     let (path, values) = s
         .split_once('=')
         .ok_or_else(|| format!("invalid rule {s:?}: expected PATH=VALUE[,VALUE...]"))?;
-    Ok((path.to_string(), values.split(',').map(str::to_string).collect()))
+    Ok((
+        path.to_string(),
+        values.split(',').map(str::to_string).collect(),
+    ))
 }
 
 /// The selection and limit options of `scan` (and of `run`).
@@ -153,7 +162,16 @@ mod tests {
         ] {
             assert_eq!(parse_size(s), Ok(n), "{s}");
         }
-        for s in ["", "KiB", "4 KiBs", "1.5MiB", "-1", "4TiB", "x", "99999999999999999999"] {
+        for s in [
+            "",
+            "KiB",
+            "4 KiBs",
+            "1.5MiB",
+            "-1",
+            "4TiB",
+            "x",
+            "99999999999999999999",
+        ] {
             assert!(parse_size(s).is_err(), "{s}");
         }
     }

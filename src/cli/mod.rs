@@ -1,8 +1,10 @@
 //! The `spoolscan` command line, built on the public library API only.
 
 pub mod args;
+pub mod live;
 pub mod run;
 pub mod scan;
+pub mod summarize;
 
 use std::io::{self, Write};
 use std::path::Path;

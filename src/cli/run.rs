@@ -1,14 +1,15 @@
 //! `spoolscan run`: spool a command's output to disk, then scan its stdout like `scan`.
 
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use spoolscan::{Run, RunStdin, Runner};
+use spoolscan::{Event, Profile, Report, Run, RunStdin, Runner, Scanner, Sink};
 
 use super::args::{ScanOptions, parse_duration, parse_size};
+use super::live::{LiveStatus, StatusSink};
 use super::scan::LineWriter;
 use super::{Exit, Output, write_stats};
 
@@ -40,6 +41,12 @@ pub struct RunArgs {
     /// codex, claude, gemini or auto.
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
+    /// Follow the command's stdout while it runs: print each retained line as soon as the
+    /// command has written it (flushed per line), instead of after it exits. With --profile,
+    /// show a one-line live status on stderr instead (when stderr is a terminal), then print
+    /// the summary.
+    #[arg(long)]
+    pub follow: bool,
     #[command(flatten)]
     pub options: ScanOptions,
     /// Write the scan report as one JSON object to FILE (`-` for stderr).
@@ -98,7 +105,10 @@ pub fn report_failure(run: &Run, extracted: Option<&str>) {
     } else if let Some(sig) = run.signal() {
         eprintln!("spoolscan: the command was killed by signal {sig}");
     } else if run.exit_code() != 0 && run.fault.is_none() {
-        eprintln!("spoolscan: the command exited with status {}", run.exit_code());
+        eprintln!(
+            "spoolscan: the command exited with status {}",
+            run.exit_code()
+        );
     }
     if let Some(msg) = extracted {
         eprintln!("spoolscan: error: {msg}");
@@ -108,7 +118,11 @@ pub fn report_failure(run: &Run, extracted: Option<&str>) {
         && !tail.is_empty()
     {
         let mut err = io::stderr().lock();
-        let _ = writeln!(err, "---- stderr of the command (last {} bytes) ----", tail.len());
+        let _ = writeln!(
+            err,
+            "---- stderr of the command (last {} bytes) ----",
+            tail.len()
+        );
         let _ = err.write_all(&tail);
         if !tail.ends_with(b"\n") {
             let _ = writeln!(err);
@@ -118,27 +132,157 @@ pub fn report_failure(run: &Run, extracted: Option<&str>) {
 }
 
 pub fn run(args: &RunArgs) -> Result<(), Exit> {
-    if let Some(p) = &args.profile {
-        return Err(Exit::Usage(format!("--profile {p}: summaries are not wired yet")));
+    if args.follow {
+        return follow(args);
     }
-    let mut scanner = args
-        .options
+    if let Some(p) = &args.profile {
+        let profile = p
+            .parse::<Profile>()
+            .map_err(|e| Exit::Usage(e.to_string()))?;
+        // Check the limits before the command runs: a usage error never starts it.
+        let mut b = spoolscan::ScannerBuilder::new();
+        args.options.limits.apply(&mut b);
+        b.build().map_err(|e| Exit::Usage(e.to_string()))?;
+        let run = spool(args)?;
+        let r = super::live::summary(args, profile, &run);
+        let _ = run.stdout.drop_cache();
+        return r;
+    }
+    let mut scanner = scanner(args)?;
+    let run = spool(args)?;
+    let stdout = io::stdout();
+    let mut sink = LineWriter::new(
+        io::BufWriter::with_capacity(256 << 10, stdout.lock()),
+        args.quiet,
+    );
+    let report = scanner.scan_file(run.stdout.file(), &mut sink)?;
+    let _ = run.stdout.drop_cache();
+    sink.flush().map_err(Output::Write)?;
+    conclude(args, &run, report)
+}
+
+/// The scanner of the scan options (a usage error when they do not fit together).
+fn scanner(args: &RunArgs) -> Result<Scanner, Exit> {
+    args.options
         .builder()
         .map_err(Exit::Usage)?
         .build()
-        .map_err(|e| Exit::Usage(e.to_string()))?;
-    let run = spool(args)?;
-    let stdout = io::stdout();
-    let mut sink = LineWriter::new(io::BufWriter::with_capacity(256 << 10, stdout.lock()), args.quiet);
-    let mut report = scanner.scan_file(run.stdout.file(), &mut sink)?;
-    let _ = run.stdout.drop_cache();
-    sink.flush().map_err(Output::Write)?;
+        .map_err(|e| Exit::Usage(e.to_string()))
+}
+
+/// After the scan: the report (marked truncated when the spool is incomplete), the child's
+/// exit status, and the reason and stderr tail when it failed.
+fn conclude(args: &RunArgs, run: &Run, mut report: Report) -> Result<(), Exit> {
     report.truncated |= run.is_truncated();
     write_stats(args.stats.as_deref(), &report)?;
     let code = run.exit_code();
     if code != 0 {
-        report_failure(&run, None);
+        report_failure(run, None);
         return Err(Exit::Code(code));
     }
     Ok(())
+}
+
+/// `run --follow`: scans the stdout spool while the command runs. The retained lines are
+/// printed as they are completed (or, with `--profile`, a live status line is shown on a
+/// terminal); the report, the exit status and the stderr tail are as without `--follow`.
+fn follow(args: &RunArgs) -> Result<(), Exit> {
+    let profile = args
+        .profile
+        .as_deref()
+        .map(str::parse::<Profile>)
+        .transpose()
+        .map_err(|e| Exit::Usage(e.to_string()))?;
+    let scanner = match profile {
+        // The live status reads its own small set of events; the summary at the end is a
+        // scan of the finished spool with the profile's selectors.
+        Some(_) => {
+            let mut b = spoolscan::ScannerBuilder::new();
+            b.select(LiveStatus::selector());
+            args.options.limits.apply(&mut b);
+            b.build().map_err(|e| Exit::Usage(e.to_string()))?
+        }
+        None => scanner(args)?,
+    };
+    let mut running = args.runner().start().map_err(|e| {
+        eprintln!("spoolscan: {e}");
+        Exit::Code(e.exit_code())
+    })?;
+    for w in running.warnings() {
+        eprintln!("spoolscan: warning: {w}");
+    }
+    let warned = running.warnings().len();
+    let mut follower = running.stdout_follower(scanner).map_err(|e| {
+        eprintln!("spoolscan: {e}");
+        Exit::Code(e.exit_code())
+    })?;
+    // An error in try_wait shows up again in wait, which reports it.
+    let mut done = || running.try_wait().unwrap_or(true);
+    let (run, report) = match profile {
+        None => {
+            // No progress bar: the spool grows, and the lines are the progress.
+            let mut sink = Flushing {
+                out: io::BufWriter::with_capacity(64 << 10, io::stdout().lock()),
+                closed: false,
+            };
+            follower.follow(&mut sink, &mut done)?;
+            let run = wait(running, warned)?;
+            let report = follower.finish(&mut sink)?;
+            (run, report)
+        }
+        Some(_) => {
+            let enabled = !args.quiet && io::stderr().is_terminal();
+            let mut sink = StatusSink::new(LiveStatus::new(enabled));
+            follower.follow(&mut sink, &mut done)?;
+            let run = wait(running, warned)?;
+            let report = follower.finish(&mut sink)?;
+            sink.clear();
+            (run, report)
+        }
+    };
+    let _ = run.stdout.drop_cache();
+    match profile {
+        None => conclude(args, &run, report),
+        Some(p) => super::live::summary(args, p, &run),
+    }
+}
+
+/// Waits for the command (after following it), printing the warnings not printed yet.
+fn wait(running: spoolscan::Running, warned: usize) -> Result<Run, Exit> {
+    let run = running.wait().map_err(|e| {
+        eprintln!("spoolscan: {e}");
+        Exit::Code(e.exit_code())
+    })?;
+    for w in run.warnings.iter().skip(warned) {
+        eprintln!("spoolscan: warning: {w}");
+    }
+    Ok(run)
+}
+
+/// Writes each retained line like `scan` (byte-identical, LF-terminated) and flushes it at
+/// once, so a reader sees it as soon as the command has completed it.
+struct Flushing<W: Write> {
+    out: W,
+    /// stdout was closed by the reader (`| head`): the follow stops quietly.
+    closed: bool,
+}
+
+impl<W: Write> Sink for Flushing<W> {
+    type Error = Output;
+
+    fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, Output> {
+        let r = self
+            .out
+            .write_all(event.bytes())
+            .and_then(|()| self.out.write_all(b"\n"))
+            .and_then(|()| self.out.flush());
+        match r {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(false)
+            }
+            Err(e) => Err(Output::Write(e)),
+        }
+    }
 }

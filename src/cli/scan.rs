@@ -149,7 +149,10 @@ pub fn run(args: &ScanArgs) -> Result<(), Exit> {
         .build()
         .map_err(|e| Exit::Usage(e.to_string()))?;
     let stdout = io::stdout();
-    let mut sink = LineWriter::new(io::BufWriter::with_capacity(256 << 10, stdout.lock()), args.quiet);
+    let mut sink = LineWriter::new(
+        io::BufWriter::with_capacity(256 << 10, stdout.lock()),
+        args.quiet,
+    );
     let report = scan_input(&mut scanner, args.file.as_ref(), &mut sink)?;
     sink.flush().map_err(Output::Write)?;
     write_stats(args.stats.as_deref(), &report)?;

@@ -92,14 +92,14 @@ impl Rule {
 
     fn matches(&self, v: &J, case_sensitive: bool) -> bool {
         let J::Str(s) = v else { return false };
-        self.values.iter().any(|want| match (self.contains, case_sensitive) {
-            (false, true) => s == want,
-            (false, false) => s.eq_ignore_ascii_case(want),
-            (true, true) => s.contains(want.as_str()),
-            (true, false) => s
-                .to_ascii_lowercase()
-                .contains(&want.to_ascii_lowercase()),
-        })
+        self.values
+            .iter()
+            .any(|want| match (self.contains, case_sensitive) {
+                (false, true) => s == want,
+                (false, false) => s.eq_ignore_ascii_case(want),
+                (true, true) => s.contains(want.as_str()),
+                (true, false) => s.to_ascii_lowercase().contains(&want.to_ascii_lowercase()),
+            })
     }
 }
 
@@ -120,7 +120,11 @@ pub struct Expected {
 /// Splits `data` into (number, offset, content) by hand: BOM, LF, CR LF, final CR.
 pub fn naive_lines(data: &[u8]) -> Vec<(u64, u64, Vec<u8>)> {
     let mut out = Vec::new();
-    let mut off = if data.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let mut off = if data.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
     let body = &data[off..];
     if body.is_empty() {
         return out;

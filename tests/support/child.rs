@@ -19,6 +19,8 @@
 //! | `fsize N` | set RLIMIT_FSIZE to N bytes |
 //! | `kill-self SIG` | send signal number SIG to this process |
 //! | `exit CODE` | exit with CODE |
+//! | `drip FILE` | copy FILE to stdout in pseudo-random chunks (1 byte to 64 KiB, splitting lines anywhere), pausing now and then (tests/follow.rs) |
+//! | `transcript N` | write a Codex-style transcript with N giant (64 MiB) tool-output lines to stdout, slowly: 1 MiB at a time with a 1 ms pause (tests/follow.rs) |
 //!
 //! A failed write prints the error to stderr and exits with status 3.
 
@@ -130,7 +132,93 @@ fn run_with_arg(cmd: &str, arg: &str) {
             std::thread::sleep(Duration::from_secs(10));
         }
         "exit" => std::process::exit(i32::try_from(num()).unwrap_or(255)),
+        "drip" => drip(arg),
+        "transcript" => transcript(num()),
         _ => usage(&format!("unknown command {cmd}")),
+    }
+}
+
+/// A small deterministic pseudo-random generator (splitmix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn drip(path: &str) {
+    let data = std::fs::read(path).unwrap_or_else(|e| fail(e));
+    let mut r = Rng(data.len() as u64);
+    let mut at = 0;
+    while at < data.len() {
+        let max = match r.below(10) {
+            0..=3 => 8,
+            4..=7 => 512,
+            _ => 64 << 10,
+        };
+        let n = (1 + r.below(max) as usize).min(data.len() - at);
+        write_out(&data[at..at + n]);
+        at += n;
+        if r.below(20) == 0 {
+            std::thread::sleep(Duration::from_micros(r.below(2000)));
+        }
+    }
+}
+
+/// `n` rounds of: a turn, 50 small reasoning items, a 64 MiB command output (every other one
+/// with its `type` after the output, so the probe cannot decide it), a 256 KiB agent message
+/// and the turn's usage. Retained with the Codex rules: 2 lines per round.
+fn transcript(n: u64) {
+    let mut out = io::stdout().lock();
+    let mut put = |b: &[u8]| out.write_all(b).unwrap_or_else(|e| fail(e));
+    put(br#"{"type":"thread.started","thread_id":"t-follow"}"#);
+    put(b"\n");
+    let chunk = "x\\\"type\\\":\\\"error\\\" é ".repeat((1 << 20) / 26);
+    for i in 0..n {
+        put(br#"{"type":"turn.started"}"#);
+        put(b"\n");
+        for j in 0..50 {
+            let line = format!(
+                r#"{{"type":"item.completed","item":{{"id":"r{i}_{j}","type":"reasoning","text":"step {j}"}}}}"#
+            );
+            put(line.as_bytes());
+            put(b"\n");
+        }
+        let late = i % 2 == 1;
+        if late {
+            put(br#"{"item":{"id":"c","aggregated_output":""#);
+        } else {
+            put(br#"{"type":"item.completed","item":{"id":"c","type":"command_execution","aggregated_output":""#);
+        }
+        let mut written = 0;
+        while written < 64 << 20 {
+            put(chunk.as_bytes());
+            written += chunk.len();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if late {
+            put(br#"","type":"command_execution"},"type":"item.completed"}"#);
+        } else {
+            put(br#"","exit_code":0,"status":"completed"}}"#);
+        }
+        put(b"\n");
+        let text = "answer ".repeat(256 * 1024 / 7);
+        let msg = format!(
+            r#"{{"type":"item.completed","item":{{"id":"m{i}","type":"agent_message","text":"{text}"}}}}"#
+        );
+        put(msg.as_bytes());
+        put(b"\n");
+        put(br#"{"type":"turn.completed","usage":{"input_tokens":100,"output_tokens":10}}"#);
+        put(b"\n");
     }
 }
 

@@ -1,0 +1,885 @@
+//! Following a file that another process is still appending to (a spool of a running child, a
+//! log being written): retained events come out as their lines are completed.
+//!
+//! The follower reads the file with positioned reads (`pread`) into a bounded buffer, never a
+//! mapping (a file that is still growing cannot be mapped safely). A line is complete only at
+//! its LF; a line that has not ended is never classified as if it had.
+//!
+//! Memory. While a line is pending, at most its first `hold = max(probe, min(1 MiB,
+//! max_line))` bytes are kept; later bytes only move the offset. When the line ends, a long one
+//! is settled from those first bytes whenever the contract allows it (a line over `max_line` is
+//! classified from its first `probe` bytes; a shorter one whose prefix already decided it is
+//! decided the same way on the whole line, since the probe stops where it decides). Only a line
+//! that must be decoded or validated (retained, `validate_all`, or the last line without LF),
+//! or that is at most `max_line` and undecided by its prefix, is read back from the file once
+//! complete, and only up to the ceiling: the lines a full scan parses or scans whole too. So
+//! the bytes held are bounded by a small constant plus what a full scan holds (DESIGN §6),
+//! however long the run and however large the skipped lines.
+//!
+//! The last line of the finished file, when it lacks an LF, is checked for completeness as a
+//! full scan does: parsed when it is at most the ceiling (read back from the file), checked
+//! structurally above it (streamed from the file through [`Structure`], the same check as the
+//! probe's `is_complete`, chunk by chunk).
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use memchr::{memchr, memchr2};
+
+use crate::error::Error;
+use crate::lines::{BOM, content_end, is_blank};
+use crate::report::Report;
+use crate::scanner::{At, Body, Scanner, Settled};
+use crate::sink::Sink;
+
+/// Bytes read from the file at a time.
+const READ_CHUNK: usize = 1 << 20;
+/// A pending line keeps at most its first `max(probe, min(HOLD, max_line))` bytes.
+const HOLD: usize = 1 << 20;
+/// The buffer for lines read back whole is freed after a line larger than this.
+const KEEP_WHOLE: usize = 4 << 20;
+/// The first nap of [`Follower::follow`] when nothing new was found; it doubles up to the
+/// maximum wait.
+const NAP_MIN: Duration = Duration::from_millis(1);
+/// The default longest nap of [`Follower::follow`].
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_millis(50);
+/// [`Follower::poll`] returns after about this much work, even if more is there.
+const POLL_BUDGET: Duration = Duration::from_millis(20);
+/// Progress is reported about this often (in bytes).
+const PROGRESS_STEP: u64 = 16 << 20;
+
+/// Follows a file that another process appends to, and scans it like a full scan as its lines
+/// are completed.
+///
+/// Retained lines are pushed to a [`Sink`] as soon as the LF that ends them is in the file,
+/// with the same selectors, limits, decoding and [`Report`] as [`Scanner::scan_path`]: once
+/// the writer is done, [`Follower::finish`] handles the last line (one without LF is checked
+/// for completeness as in a full scan) and returns a report equal to a full scan's of the
+/// finished file. The sink gets the same [`retained`](Sink::retained),
+/// [`dropped`](Sink::dropped), [`malformed`](Sink::malformed) and
+/// [`unclassified`](Sink::unclassified) calls, in the same order, then
+/// [`finish`](Sink::finish).
+///
+/// Three ways to drive it:
+///
+/// * [`Follower::follow`] blocks, polling the file with a bounded back-off (1 ms doubling up to
+///   [`Follower::max_wait`], 50 ms by default; an idle follower costs a few `fstat` calls a
+///   second), until a closure says the writer is done. Then call [`Follower::finish`].
+/// * [`Follower::poll`] handles the complete lines the file holds now and returns without
+///   waiting, for callers with their own loop.
+/// * For a child process, [`Running::stdout_follower`](crate::Running::stdout_follower) gives a
+///   follower over its stdout spool.
+///
+/// Memory stays bounded however long the run: at most the first 1 MiB (or `probe` bytes, if
+/// more) of a line still being written are kept, and the rest of a skipped line only moves the
+/// offset. A line that must be parsed (a retained one, up to the ceiling) is read back from the
+/// file once its LF is there, as a full scan would parse it.
+///
+/// The file must only grow by appends while it is followed (bytes already written must not
+/// change). Only regular files can be followed (positioned reads).
+///
+/// # Example
+///
+/// ```
+/// use std::io::Write;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use spoolscan::{Follower, Scanner, Selector, sinks::Raw};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("events.ndjson");
+/// let mut file = std::fs::File::create(&path)?;
+/// let done = AtomicBool::new(false);
+/// let scanner = Scanner::builder()
+///     .select(Selector::new().equals("item.type", ["agent_message"])?)
+///     .build()?;
+/// let mut follower = Follower::open(scanner, &path)?;
+///
+/// let mut seen = vec![];
+/// std::thread::scope(|s| -> Result<(), Box<dyn std::error::Error>> {
+///     s.spawn(|| {
+///         // The writer: a line in two pieces, then one more line and a half-written one.
+///         file.write_all(br#"{"type":"item.completed","item":{"type":"agent_"#).unwrap();
+///         file.write_all(b"message\",\"text\":\"Hi\"}}\n{\"type\":\"turn.started\"}\n").unwrap();
+///         file.write_all(br#"{"type":"item.completed","item":{"type":"agent_message""#).unwrap();
+///         done.store(true, Ordering::Release);
+///     });
+///     let mut sink = Raw::new(|line| {
+///         seen.push(String::from_utf8_lossy(line.bytes()).into_owned());
+///         Ok(true)
+///     });
+///     follower.follow(&mut sink, || done.load(Ordering::Acquire))?;
+///     let report = follower.finish(&mut sink)?;
+///     // The last line ended without LF inside the JSON: truncated, and logged as malformed.
+///     assert!(report.truncated);
+///     assert_eq!((report.lines, report.retained, report.malformed_total), (3, 1, 1));
+///     Ok(())
+/// })?;
+/// assert_eq!(seen, [r#"{"type":"item.completed","item":{"type":"agent_message","text":"Hi"}}"#]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Follower {
+    scanner: Scanner,
+    file: File,
+    path: Option<PathBuf>,
+    /// Never read at or past this offset.
+    limit: u64,
+    max_wait: Duration,
+    /// A pending line longer than this keeps only this many first bytes.
+    hold: usize,
+    /// Bytes of the file from offset `base`. In normal mode, complete lines not yet settled
+    /// and then the pending line, from `start`. In long mode, the first `hold` bytes of the
+    /// pending line, and transiently the bytes just read after them.
+    buf: Vec<u8>,
+    base: u64,
+    start: usize,
+    /// `buf[start..searched]` holds no LF.
+    searched: usize,
+    /// Set while the pending line is longer than `hold`.
+    long: Option<Long>,
+    /// Lines read back whole from the file.
+    whole: Vec<u8>,
+    number: u64,
+    report: Report,
+    bom_checked: bool,
+    /// The sink asked to stop.
+    stopped: bool,
+    finished: bool,
+    /// The file's length at the last look.
+    known_len: u64,
+    next_progress: u64,
+}
+
+/// A pending line longer than `hold`, of which only the first `hold` bytes are kept.
+#[derive(Clone, Copy, Debug)]
+struct Long {
+    /// Offset of the line's first byte.
+    offset: u64,
+    /// Bytes of the line seen so far (no LF among them).
+    raw: u64,
+    /// Whether every byte seen so far is blank.
+    blank: bool,
+    /// The last byte seen (a CR there is the terminator's if an LF follows).
+    last: u8,
+}
+
+impl std::fmt::Debug for Follower {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Follower")
+            .field("path", &self.path)
+            .field("offset", &self.offset())
+            .field("lines", &self.report.lines)
+            .field("stopped", &self.stopped)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Follower {
+    /// A follower over `file`, from offset 0 (whatever the file's position), with the
+    /// scanner's selector, limits and options (`mmap` and `spool_dir` do not apply).
+    pub fn new(scanner: Scanner, file: File) -> Follower {
+        let (probe, max_line, _) = scanner.limits();
+        Follower {
+            scanner,
+            file,
+            path: None,
+            limit: u64::MAX,
+            max_wait: DEFAULT_MAX_WAIT,
+            hold: probe.max(HOLD.min(max_line)),
+            buf: Vec::new(),
+            base: 0,
+            start: 0,
+            searched: 0,
+            long: None,
+            whole: Vec::new(),
+            number: 0,
+            report: Report::default(),
+            bom_checked: false,
+            stopped: false,
+            finished: false,
+            known_len: 0,
+            next_progress: PROGRESS_STEP,
+        }
+    }
+
+    /// A follower over the file at `path` (which may still be empty).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] naming the path when it is missing, a directory, or unreadable.
+    pub fn open(scanner: Scanner, path: impl AsRef<Path>) -> Result<Follower, Error> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| Error::io(Some(path), e))?;
+        let meta = file.metadata().map_err(|e| Error::io(Some(path), e))?;
+        if meta.is_dir() {
+            let e = io::Error::new(io::ErrorKind::IsADirectory, "is a directory");
+            return Err(Error::io(Some(path), e));
+        }
+        let mut f = Follower::new(scanner, file);
+        f.path = Some(path.to_path_buf());
+        Ok(f)
+    }
+
+    /// Never reads at or past offset `bytes`: the input ends there, even if the file grows
+    /// further (a spool that is cut back to a size cap when its writer is done).
+    ///
+    /// Default: no limit.
+    pub fn limit(&mut self, bytes: u64) -> &mut Follower {
+        self.limit = bytes;
+        self
+    }
+
+    /// The longest nap of [`Follower::follow`] between two looks at an idle file: the bound
+    /// on the delay between a line's LF being written and its event being pushed (plus the
+    /// time to read and settle it).
+    ///
+    /// Default: 50 ms.
+    pub fn max_wait(&mut self, d: Duration) -> &mut Follower {
+        self.max_wait = d.max(NAP_MIN);
+        self
+    }
+
+    /// How many first bytes of a pending line are kept in memory (at least `probe`; longer
+    /// lines are read back from the file when they must be parsed). A testing knob: the
+    /// results do not depend on it. Call it before the first poll.
+    ///
+    /// Default: `max(probe, min(1 MiB, max_line))`.
+    #[doc(hidden)]
+    pub fn hold(&mut self, bytes: usize) -> &mut Follower {
+        assert!(
+            self.report.bytes == 0 && self.buf.is_empty(),
+            "Follower::hold after a poll"
+        );
+        let (probe, _, _) = self.scanner.limits();
+        self.hold = bytes.max(probe);
+        self
+    }
+
+    /// The report of the lines settled so far. `bytes` is the offset just past the last
+    /// settled line until [`Follower::finish`] sets it to the input's size.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The offset up to which the input has been settled: every line that ends before it
+    /// has been counted (and pushed, if retained).
+    pub fn offset(&self) -> u64 {
+        self.report.bytes
+    }
+
+    /// Whether the sink asked to stop (returned `Ok(false)`): the follower reads no further.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Whether [`Follower::finish`] has run.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Gives the scanner back (to build another follower or scan something else).
+    pub fn into_scanner(self) -> Scanner {
+        self.scanner
+    }
+
+    /// Reads what the file holds now and settles every line completed by an LF, pushing
+    /// retained events to `sink`. Never waits for more, and returns after about 20 ms of work
+    /// even if more is there (so a loop around it keeps control while a fast writer is ahead):
+    /// returns whether new bytes were read, and if so, call it again soon.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when reading the file fails; or what the sink returns (the follower
+    /// should then be dropped).
+    pub fn poll<S: Sink>(&mut self, mut sink: S) -> Result<bool, S::Error> {
+        if self.finished {
+            return Ok(false);
+        }
+        self.pump(&mut sink, true)
+    }
+
+    /// Polls the file until `done()` returns true, napping with a bounded back-off (1 ms,
+    /// doubling up to [`Follower::max_wait`]) while nothing new arrives. `done` is asked
+    /// before each look, so every byte written before it returned true is read by a last
+    /// poll before this returns. Returns early when the sink asks to stop.
+    ///
+    /// This does not finish the scan: call [`Follower::finish`] next (for a child process,
+    /// after it has been waited for).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Follower::poll`].
+    pub fn follow<S: Sink>(
+        &mut self,
+        mut sink: S,
+        mut done: impl FnMut() -> bool,
+    ) -> Result<(), S::Error> {
+        let mut nap = NAP_MIN;
+        loop {
+            let last = done();
+            let got = self.poll(&mut sink)?;
+            if last || self.stopped || self.finished {
+                return Ok(());
+            }
+            if got {
+                nap = NAP_MIN;
+            } else {
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(self.max_wait);
+            }
+        }
+    }
+
+    /// The writer is done: reads the rest of the file, settles the last line (one without LF
+    /// is checked for complete JSON as in a full scan, and may set `truncated`), calls
+    /// [`Sink::finish`] and returns the report, equal to a full scan's of the file.
+    ///
+    /// Calling it again returns the same report without calling the sink.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Follower::poll`].
+    pub fn finish<S: Sink>(&mut self, mut sink: S) -> Result<Report, S::Error> {
+        if self.finished {
+            return Ok(self.report.clone());
+        }
+        let sink = &mut sink;
+        self.pump(sink, false)?;
+        let len = self.file_len()?;
+        if !self.stopped {
+            if !self.bom_checked {
+                self.check_bom(true);
+                self.settle_buffered(sink)?;
+            }
+            if let Some(long) = self.long {
+                self.settle_long(long, false, sink)?;
+            } else if !self.stopped && self.buf.len() > self.start {
+                let end = content_end(&self.buf, self.start, self.buf.len());
+                let at = At {
+                    number: self.number + 1,
+                    offset: self.base + self.start as u64,
+                    len: end - self.start,
+                    has_lf: false,
+                };
+                self.number += 1;
+                let body = Body::Whole(&self.buf[self.start..end]);
+                let r = self.scanner.settle(&at, body, &mut self.report, sink)?;
+                self.stopped |= r == Settled::Stop;
+            }
+        }
+        self.report.bytes = len;
+        self.finished = true;
+        self.buf = Vec::new();
+        self.whole = Vec::new();
+        debug_assert!(self.report.is_consistent(), "{:?}", self.report);
+        sink.progress(len, len);
+        sink.finish(&self.report)?;
+        Ok(self.report.clone())
+    }
+
+    fn io_err(&self, e: io::Error) -> Error {
+        Error::io(self.path.as_deref(), e)
+    }
+
+    /// The file's length, capped at the limit.
+    fn file_len(&mut self) -> Result<u64, Error> {
+        let st = rustix::fs::fstat(&self.file).map_err(|e| self.io_err(e.into()))?;
+        let len = u64::try_from(st.st_size).unwrap_or(0).min(self.limit);
+        self.known_len = len;
+        Ok(len)
+    }
+
+    /// The offset of the next byte to read.
+    fn read_pos(&self) -> u64 {
+        match self.long {
+            Some(long) => long.offset + long.raw,
+            None => self.base + self.buf.len() as u64,
+        }
+    }
+
+    /// Reads and settles until the file has nothing new. Returns whether anything was read.
+    /// With `budget`, returns after about [`POLL_BUDGET`] of work even when more is there, so
+    /// that a writer faster than the scan cannot keep [`Follower::follow`] from asking
+    /// whether it is done (a child's timeout and size cap are enforced there).
+    fn pump<S: Sink>(&mut self, sink: &mut S, budget: bool) -> Result<bool, S::Error> {
+        let mut got = false;
+        let until = budget.then(|| Instant::now() + POLL_BUDGET);
+        while !self.stopped {
+            if got && until.is_some_and(|t| Instant::now() >= t) {
+                break;
+            }
+            let n = self.read_chunk()?;
+            if n == 0 {
+                break;
+            }
+            got = true;
+            self.settle_read(n, sink)?;
+            if self.report.bytes >= self.next_progress {
+                sink.progress(self.report.bytes, self.known_len);
+                self.next_progress = self.report.bytes + PROGRESS_STEP;
+            }
+        }
+        Ok(got)
+    }
+
+    /// Appends up to [`READ_CHUNK`] new bytes of the file to `buf`; returns how many.
+    fn read_chunk(&mut self) -> Result<usize, Error> {
+        let pos = self.read_pos();
+        let len = self.file_len()?;
+        if len <= pos {
+            return Ok(0);
+        }
+        let want = usize::try_from(len - pos)
+            .unwrap_or(usize::MAX)
+            .min(READ_CHUNK);
+        let old = self.buf.len();
+        self.buf.resize(old + want, 0);
+        let mut got = 0;
+        while got < want {
+            match self
+                .file
+                .read_at(&mut self.buf[old + got..], pos + got as u64)
+            {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(old);
+                    return Err(self.io_err(e));
+                }
+            }
+        }
+        self.buf.truncate(old + got);
+        Ok(got)
+    }
+
+    /// Settles what the last read of `n` bytes completed.
+    fn settle_read<S: Sink>(&mut self, n: usize, sink: &mut S) -> Result<(), S::Error> {
+        if let Some(mut long) = self.long {
+            let hold = self.hold;
+            let new = &self.buf[hold..];
+            debug_assert_eq!(new.len(), n);
+            match memchr(b'\n', new) {
+                None => {
+                    long.raw += n as u64;
+                    long.blank = long.blank && is_blank(new);
+                    long.last = new[n - 1];
+                    self.long = Some(long);
+                    self.buf.truncate(hold);
+                    return Ok(());
+                }
+                Some(i) => {
+                    long.raw += i as u64;
+                    long.blank = long.blank && is_blank(&new[..i]);
+                    if i > 0 {
+                        long.last = new[i - 1];
+                    }
+                    self.settle_long(long, true, sink)?;
+                    // The bytes after the LF start the next lines.
+                    self.buf.drain(..hold + i + 1);
+                    self.base = long.offset + long.raw + 1;
+                    self.start = 0;
+                    self.searched = 0;
+                    self.long = None;
+                    self.report.bytes = self.base;
+                    if self.stopped {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        self.check_bom(false);
+        self.settle_buffered(sink)
+    }
+
+    /// Decides whether the input starts with a BOM, once enough bytes are there (or at the
+    /// end, `at_end`). Until then no line is settled.
+    fn check_bom(&mut self, at_end: bool) {
+        if self.bom_checked || self.base != 0 {
+            self.bom_checked = true;
+            return;
+        }
+        let b = &self.buf[..];
+        if b.len() < BOM.len() && BOM.starts_with(b) && !at_end {
+            return;
+        }
+        self.bom_checked = true;
+        if b.starts_with(BOM) {
+            self.start = BOM.len();
+            self.searched = BOM.len();
+        }
+    }
+
+    /// Settles the complete lines in `buf` (normal mode), compacts it, and switches to long
+    /// mode when the pending line has grown past `hold`.
+    fn settle_buffered<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
+        if !self.bom_checked || self.long.is_some() {
+            return Ok(());
+        }
+        while !self.stopped {
+            let Some(i) = memchr(b'\n', &self.buf[self.searched..]) else {
+                self.searched = self.buf.len();
+                break;
+            };
+            let term = self.searched + i;
+            let end = content_end(&self.buf, self.start, term);
+            self.number += 1;
+            let at = At {
+                number: self.number,
+                offset: self.base + self.start as u64,
+                len: end - self.start,
+                has_lf: true,
+            };
+            let body = Body::Whole(&self.buf[self.start..end]);
+            let r = self.scanner.settle(&at, body, &mut self.report, sink)?;
+            debug_assert_ne!(r, Settled::NeedWhole);
+            self.stopped |= r == Settled::Stop;
+            self.start = term + 1;
+            self.searched = term + 1;
+            self.report.bytes = self.base + self.start as u64;
+        }
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.base += self.start as u64;
+            self.searched -= self.start;
+            self.start = 0;
+        }
+        if !self.stopped && self.buf.len() > self.hold {
+            let b = &self.buf[..];
+            self.long = Some(Long {
+                offset: self.base,
+                raw: b.len() as u64,
+                blank: is_blank(b),
+                last: b[b.len() - 1],
+            });
+            self.buf.truncate(self.hold);
+        }
+        if self.buf.capacity() > 4 * (self.hold + READ_CHUNK) {
+            self.buf.shrink_to(self.hold + READ_CHUNK);
+        }
+        Ok(())
+    }
+
+    /// Settles a long line (its first `hold` bytes are `buf[..hold]`), reading it back from
+    /// the file when the scanner needs all of it.
+    fn settle_long<S: Sink>(
+        &mut self,
+        long: Long,
+        has_lf: bool,
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
+        let (_, _, ceiling) = self.scanner.limits();
+        let cr = long.raw > 0 && long.last == b'\r';
+        let len = usize::try_from(long.raw - u64::from(cr)).unwrap_or(usize::MAX);
+        self.number += 1;
+        let at = At {
+            number: self.number,
+            offset: long.offset,
+            len,
+            has_lf,
+        };
+        let complete = if !has_lf && !long.blank && len > ceiling {
+            Some(self.structurally_complete(long.offset, len as u64)?)
+        } else {
+            None
+        };
+        let head = Body::Head {
+            bytes: &self.buf[..self.hold],
+            blank: long.blank,
+            complete,
+        };
+        let mut r = self.scanner.settle(&at, head, &mut self.report, sink)?;
+        if r == Settled::NeedWhole {
+            debug_assert!(len <= ceiling);
+            self.read_whole(long.offset, len)?;
+            r = self
+                .scanner
+                .settle(&at, Body::Whole(&self.whole), &mut self.report, sink)?;
+            debug_assert_ne!(r, Settled::NeedWhole);
+            if self.whole.capacity() > KEEP_WHOLE {
+                self.whole = Vec::new();
+            }
+        }
+        self.stopped |= r == Settled::Stop;
+        Ok(())
+    }
+
+    /// Reads `len` bytes at `offset` into `whole`.
+    fn read_whole(&mut self, offset: u64, len: usize) -> Result<(), Error> {
+        self.whole.clear();
+        self.whole.resize(len, 0);
+        let mut got = 0;
+        while got < len {
+            match self
+                .file
+                .read_at(&mut self.whole[got..], offset + got as u64)
+            {
+                Ok(0) => {
+                    let e = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the file shrank while it was followed (offset {offset})"),
+                    );
+                    return Err(self.io_err(e));
+                }
+                Ok(k) => got += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_err(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Streams `len` bytes at `offset` through [`Structure`].
+    fn structurally_complete(&mut self, offset: u64, len: u64) -> Result<bool, Error> {
+        let mut s = Structure::new();
+        let mut chunk = vec![0; READ_CHUNK];
+        let mut at = 0u64;
+        while at < len && !s.failed() {
+            let want = usize::try_from(len - at)
+                .unwrap_or(usize::MAX)
+                .min(READ_CHUNK);
+            match self.file.read_at(&mut chunk[..want], offset + at) {
+                Ok(0) => {
+                    let e = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the file shrank while it was followed (offset {offset})"),
+                    );
+                    return Err(self.io_err(e));
+                }
+                Ok(k) => {
+                    s.feed(&chunk[..k]);
+                    at += k as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_err(e)),
+            }
+        }
+        Ok(s.complete())
+    }
+}
+
+/// Depth up to which bracket kinds are checked, as in the probe (deeper nesting is counted
+/// only).
+const KIND_BITS: usize = 64 * 64;
+
+/// The probe's structural completeness check (`Probe::is_complete`: strings closed, brackets
+/// balanced and paired, nothing but whitespace after one value, a scalar may run to the end),
+/// fed in chunks, so a line too large to hold can be checked as it is read.
+pub(crate) struct Structure {
+    state: St,
+    depth: usize,
+    kinds: [u64; KIND_BITS / 64],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum St {
+    /// Before the value (leading whitespace).
+    Start,
+    /// In a top-level scalar.
+    Scalar,
+    /// In a string; `esc`: the next byte is escaped.
+    Str { esc: bool },
+    /// In an object or array, outside strings.
+    Container,
+    /// After the value: only whitespace may follow.
+    Trailer,
+    /// Not complete, whatever follows.
+    Fail,
+}
+
+impl Structure {
+    pub(crate) fn new() -> Structure {
+        Structure {
+            state: St::Start,
+            depth: 0,
+            kinds: [0; KIND_BITS / 64],
+        }
+    }
+
+    pub(crate) fn failed(&self) -> bool {
+        self.state == St::Fail
+    }
+
+    /// Whether the bytes fed so far form one complete value.
+    pub(crate) fn complete(&self) -> bool {
+        matches!(self.state, St::Trailer | St::Scalar)
+    }
+
+    pub(crate) fn feed(&mut self, chunk: &[u8]) {
+        let mut i = 0;
+        while i < chunk.len() {
+            let b = chunk[i];
+            match self.state {
+                St::Fail => return,
+                St::Start => {
+                    self.state = match b {
+                        b' ' | b'\t' | b'\r' | b'\n' => St::Start,
+                        b'"' => St::Str { esc: false },
+                        b'{' | b'[' => {
+                            self.open(b);
+                            St::Container
+                        }
+                        b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => St::Scalar,
+                        _ => St::Fail,
+                    };
+                    i += 1;
+                }
+                St::Scalar => {
+                    self.state = match b {
+                        b' ' | b'\t' | b'\r' | b'\n' => St::Trailer,
+                        b',' | b'}' | b']' | b'"' | b'{' | b'[' | b':' => St::Fail,
+                        _ => St::Scalar,
+                    };
+                    i += 1;
+                }
+                St::Str { esc: true } => {
+                    self.state = St::Str { esc: false };
+                    i += 1;
+                }
+                St::Str { esc: false } => match memchr2(b'"', b'\\', &chunk[i..]) {
+                    None => i = chunk.len(),
+                    Some(k) if chunk[i + k] == b'"' => {
+                        self.state = if self.depth > 0 {
+                            St::Container
+                        } else {
+                            St::Trailer
+                        };
+                        i += k + 1;
+                    }
+                    Some(k) => {
+                        self.state = St::Str { esc: true };
+                        i += k + 1;
+                    }
+                },
+                St::Container => {
+                    match b {
+                        b'"' => self.state = St::Str { esc: false },
+                        b'{' | b'[' => self.open(b),
+                        b'}' | b']' => {
+                            self.depth -= 1;
+                            if self.depth < KIND_BITS {
+                                let is_obj =
+                                    self.kinds[self.depth / 64] >> (self.depth % 64) & 1 == 1;
+                                if is_obj != (b == b'}') {
+                                    self.state = St::Fail;
+                                    return;
+                                }
+                            }
+                            if self.depth == 0 {
+                                self.state = St::Trailer;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                St::Trailer => {
+                    if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+                        self.state = St::Fail;
+                        return;
+                    }
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, b: u8) {
+        if self.depth < KIND_BITS {
+            let (word, bit) = (self.depth / 64, self.depth % 64);
+            if b == b'{' {
+                self.kinds[word] |= 1 << bit;
+            } else {
+                self.kinds[word] &= !(1 << bit);
+            }
+        }
+        self.depth += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::Probe;
+    use crate::select::Selector;
+
+    fn structure(data: &[u8], cuts: &[usize]) -> bool {
+        let mut s = Structure::new();
+        let mut at = 0;
+        for &c in cuts {
+            let c = c.clamp(at, data.len());
+            s.feed(&data[at..c]);
+            at = c;
+        }
+        s.feed(&data[at..]);
+        s.complete()
+    }
+
+    #[test]
+    fn structure_matches_is_complete_on_cases() {
+        let mut p = Probe::new(&Selector::new(), false);
+        for case in [
+            &b"{}"[..],
+            b"{",
+            b"[]",
+            b"[}",
+            b"{]",
+            b"{\"a\":\"b\\\"\"}",
+            b"{\"a\":\"b\\\"}",
+            b"\"s\"",
+            b"\"s",
+            b"\"s\" x",
+            b"\"s\"  ",
+            b"12",
+            b"12 ",
+            b"12,",
+            b"12]",
+            b"tru",
+            b"1\"",
+            b"x",
+            b"  {\"a\":[1,{\"b\":2}]}  ",
+            b"{\"a\":[1,{\"b\":2]}}",
+            b"{} {}",
+            b"{}}",
+            b"{\"a\":\"\\",
+            b"\x0c{}",
+        ] {
+            let want = p.is_complete(case);
+            for cut in 0..=case.len() {
+                assert_eq!(
+                    structure(case, &[cut]),
+                    want,
+                    "{:?} cut {cut}",
+                    String::from_utf8_lossy(case)
+                );
+            }
+        }
+        let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        assert_eq!(
+            structure(deep.as_bytes(), &[]),
+            p.is_complete(deep.as_bytes())
+        );
+        let deep = format!("{}{}", "[".repeat(5000), "}".repeat(5000));
+        assert_eq!(
+            structure(deep.as_bytes(), &[]),
+            p.is_complete(deep.as_bytes())
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn structure_matches_is_complete(
+            data in proptest::collection::vec(proptest::sample::select(
+                vec![b'{', b'}', b'[', b']', b'"', b'\\', b' ', b'1', b'a', b',', b':', b'n']), 0..40),
+            cuts in proptest::collection::vec(0usize..40, 0..4),
+        ) {
+            let mut p = Probe::new(&Selector::new(), false);
+            let mut cuts = cuts;
+            cuts.sort();
+            proptest::prop_assert_eq!(structure(&data, &cuts), p.is_complete(&data));
+        }
+    }
+}
