@@ -3,6 +3,9 @@
 //! equal a full scan of the finished file. Also: wake-up latency, idle CPU, a writer stopping
 //! mid-line, spooled runs, `spoolscan run --follow`, and peak RSS in a fresh process.
 
+#[path = "common/peak.rs"]
+mod peak;
+
 use std::cell::Cell;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -841,13 +844,6 @@ fn cli_run_follow_prints_lines_while_the_child_runs() {
 // ---------------------------------------------------------------------------------------------
 // Peak RSS in a fresh process.
 
-fn status_kib(pid: u32, field: &str) -> Option<i64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 struct Peak {
     maxrss_kib: i64,
     anon_kib: i64,
@@ -858,8 +854,8 @@ struct Peak {
 /// `spoolscan run --follow` of `spoolscan-test-child transcript N` in a fresh process.
 fn follow_transcript(dir: &Path, rounds: u32) -> Peak {
     let stats = dir.join(format!("stats{rounds}.json"));
-    let child = Command::new(env!("CARGO_BIN_EXE_spoolscan"))
-        .args(["run", "--follow", "--quiet", "--spool-dir"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_spoolscan"));
+    cmd.args(["run", "--follow", "--quiet", "--spool-dir"])
         .arg(dir)
         .arg("--stats")
         .arg(&stats)
@@ -871,37 +867,13 @@ fn follow_transcript(dir: &Path, rounds: u32) -> Peak {
         ])
         .args(["--", CHILD, "transcript", &rounds.to_string()])
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let sampler = std::thread::spawn(move || {
-        let (mut anon, mut file) = (0, 0);
-        while let Some(a) = status_kib(pid, "RssAnon:") {
-            anon = anon.max(a);
-            file = file.max(status_kib(pid, "RssFile:").unwrap_or(0));
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        (anon, file)
-    });
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own child, not yet reaped (std's Child never waited on it); wait4
-    // writes only to the two valid out-pointers.
-    let r = unsafe { libc::wait4(pid as i32, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid as i32, "wait4 failed");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "status {status:#x}"
-    );
-    std::mem::forget(child);
-    let (anon_kib, file_kib) = sampler.join().unwrap();
+        .stderr(Stdio::inherit());
+    let p = peak::measure(&mut cmd, |_| {});
     Peak {
         // wait4 reports the larger of spoolscan's peak and its (reaped) child's.
-        maxrss_kib: usage.ru_maxrss,
-        anon_kib,
-        file_kib,
+        maxrss_kib: p.maxrss_kib,
+        anon_kib: p.anon_kib,
+        file_kib: p.file_kib,
         report: serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap(),
     }
 }

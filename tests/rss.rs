@@ -8,7 +8,16 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+
+#[path = "common/peak.rs"]
+mod peak;
+
+const CODEX: [&str; 4] = [
+    "--keep",
+    "type=turn.completed,error,turn.failed",
+    "--keep",
+    "item.type=agent_message",
+];
 
 const MIB: usize = 1 << 20;
 const SLACK_KIB: i64 = 16 * 1024;
@@ -79,17 +88,8 @@ fn write_transcript(path: &Path, big_lines: usize) -> (u64, u64) {
 }
 
 struct Run {
-    maxrss_kib: i64,
-    rss_anon_kib: i64,
-    rss_file_kib: i64,
+    peak: peak::Peak,
     report: serde_json::Value,
-}
-
-fn status_kib(pid: u32, field: &str) -> Option<i64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Runs `spoolscan scan` on `input` (as a path, or piped through stdin) in a fresh process.
@@ -98,8 +98,7 @@ fn run(input: &Path, dir: &Path, via_pipe: bool) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_spoolscan"));
     cmd.args(["scan", "--quiet", "--stats"])
         .arg(&report)
-        .args(["--keep", "type=turn.completed,error,turn.failed"])
-        .args(["--keep", "item.type=agent_message"])
+        .args(CODEX)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     if via_pipe {
@@ -107,47 +106,14 @@ fn run(input: &Path, dir: &Path, via_pipe: bool) -> Run {
     } else {
         cmd.arg(input).stdin(Stdio::null());
     }
-    let mut child = cmd.spawn().unwrap();
-    let pid = child.id();
-    let feeder = child.stdin.take().map(|mut stdin| {
-        let input = input.to_path_buf();
-        std::thread::spawn(move || {
+    let peak = peak::measure(&mut cmd, |child| {
+        if let Some(mut stdin) = child.stdin.take() {
             let mut f = File::open(input).unwrap();
             std::io::copy(&mut f, &mut stdin).unwrap();
-        })
-    });
-    let sampler = std::thread::spawn(move || {
-        let (mut anon, mut file) = (0, 0);
-        while let Some(a) = status_kib(pid, "RssAnon:") {
-            anon = anon.max(a);
-            file = file.max(status_kib(pid, "RssFile:").unwrap_or(0));
-            std::thread::sleep(Duration::from_millis(2));
         }
-        (anon, file)
     });
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own child, not yet reaped (std's Child never waited on it); wait4
-    // writes only to the two valid out-pointers.
-    let r = unsafe { libc::wait4(pid as i32, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid as i32, "wait4 failed");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "status {status:#x}"
-    );
-    std::mem::forget(child);
-    if let Some(f) = feeder {
-        f.join().unwrap();
-    }
-    let (rss_anon_kib, rss_file_kib) = sampler.join().unwrap();
     let report = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    Run {
-        maxrss_kib: usage.ru_maxrss,
-        rss_anon_kib,
-        rss_file_kib,
-        report,
-    }
+    Run { peak, report }
 }
 
 #[test]
@@ -163,15 +129,7 @@ fn peak_rss_is_independent_of_file_and_skipped_line_size() {
     for via_pipe in [false, true] {
         let t = run(&tiny, dir.path(), via_pipe);
         let l = run(&large, dir.path(), via_pipe);
-        eprintln!(
-            "via_pipe={via_pipe}: tiny maxrss {} KiB (anon {} file {}), large maxrss {} KiB (anon {} file {})",
-            t.maxrss_kib,
-            t.rss_anon_kib,
-            t.rss_file_kib,
-            l.maxrss_kib,
-            l.rss_anon_kib,
-            l.rss_file_kib
-        );
+        eprintln!("via_pipe={via_pipe}: tiny {:?}, large {:?}", t.peak, l.peak);
         assert_eq!(t.report["retained"], 0);
         assert_eq!(l.report["retained"], large_retained);
         assert_eq!(l.report["bytes"], bytes);
@@ -179,10 +137,52 @@ fn peak_rss_is_independent_of_file_and_skipped_line_size() {
         assert_eq!(l.report["oversize_skipped"], 6);
         assert_eq!(l.report["malformed_total"], 0);
         assert!(
-            l.maxrss_kib - t.maxrss_kib <= SLACK_KIB,
+            l.peak.maxrss_kib - t.peak.maxrss_kib <= SLACK_KIB,
             "peak RSS grew by {} KiB (> {SLACK_KIB} KiB) on a {} MiB input",
-            l.maxrss_kib - t.maxrss_kib,
+            l.peak.maxrss_kib - t.peak.maxrss_kib,
             bytes >> 20
         );
     }
+}
+
+/// `spoolscan run` of a child that writes 512 MiB of NDJSON with 64 MiB skipped lines: the
+/// spools are files the child writes directly, so the parent's peak RSS stays within 16 MiB of
+/// a tiny run's.
+#[test]
+fn spooled_run_peak_rss_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |rounds: u32| {
+        let stats = dir.path().join(format!("run{rounds}.json"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_spoolscan"));
+        cmd.args(["run", "--quiet", "--spool-dir"])
+            .arg(dir.path())
+            .arg("--stats")
+            .arg(&stats)
+            .args(CODEX)
+            .args([
+                "--",
+                env!("CARGO_BIN_EXE_spoolscan-test-child"),
+                "transcript",
+            ])
+            .arg(rounds.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        let peak = peak::measure(&mut cmd, |_| {});
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+        (peak, report)
+    };
+    let (tiny, tiny_report) = run(0);
+    let (large, report) = run(8);
+    eprintln!("run: tiny {tiny:?}, 8 x 64 MiB lines {large:?}");
+    assert_eq!(tiny_report["lines"], 1);
+    assert!(report["bytes"].as_u64().unwrap() >= 512 << 20);
+    assert_eq!(report["retained"], 16);
+    assert_eq!(report["oversize_skipped"], 4);
+    assert_eq!(report["oversize_unclassified"], 4);
+    assert!(
+        large.maxrss_kib - tiny.maxrss_kib <= SLACK_KIB,
+        "peak RSS grew by {} KiB",
+        large.maxrss_kib - tiny.maxrss_kib
+    );
 }
