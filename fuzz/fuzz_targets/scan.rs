@@ -1,0 +1,8 @@
+//! Fuzz target `scan`: see `check_scan` in `tests/fuzz_checks/mod.rs` (shared with the corpus
+//! replay test `tests/fuzz_corpus.rs`, which runs the same checks on stable).
+#![no_main]
+
+#[path = "../../tests/fuzz_checks/mod.rs"]
+mod fuzz_checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::check_scan(data));

@@ -1,0 +1,50 @@
+//! Replays the checked-in fuzz corpus (`fuzz/corpus/{lines,probe,scan}/`) through the same
+//! checks as the fuzz targets (`tests/fuzz_checks/mod.rs`), on stable, as a regular test.
+//!
+//! To add a regression: drop the input (for example a file from `fuzz/artifacts/<target>/`)
+//! into `fuzz/corpus/<target>/` under a descriptive name.
+
+#[path = "fuzz_checks/mod.rs"]
+mod fuzz_checks;
+
+use std::path::{Path, PathBuf};
+
+fn corpus(target: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{}: no corpus files", dir.display());
+    files
+}
+
+fn replay(target: &str, check: fn(&[u8])) {
+    for path in corpus(target) {
+        let data = std::fs::read(&path).unwrap();
+        let r = std::panic::catch_unwind(|| check(&data));
+        if let Err(e) = r {
+            eprintln!("{target}: {} failed", path.display());
+            std::panic::resume_unwind(e);
+        }
+    }
+}
+
+#[test]
+fn lines_corpus() {
+    replay("lines", fuzz_checks::check_lines);
+}
+
+#[test]
+fn probe_corpus() {
+    replay("probe", fuzz_checks::check_probe);
+}
+
+#[test]
+fn scan_corpus() {
+    replay("scan", fuzz_checks::check_scan);
+}
