@@ -2,13 +2,12 @@
 //!
 //! The probe reads a line's JSON just far enough to decide the selector: it follows the key
 //! paths of the rules into the objects they name, compares the unescaped string values it finds
-//! there, and skips everything else (strings are jumped with inline SSE2 scans, in 64-byte
-//! blocks with simdjson's odd-backslash carry once an escape appears; containers with a
+//! there, and skips everything else (strings are jumped with `memchr2`, containers with a
 //! bracket stack of fixed size). It never allocates per line (its two scratch buffers are
 //! reused), its recursion depth is bounded by the longest rule path whatever the nesting depth
 //! of the line, and it stops as soon as the outcome is decided.
 
-use memchr::memmem;
+use memchr::{memchr2, memmem};
 
 use crate::select::{Matcher, Selector};
 
@@ -76,18 +75,6 @@ pub(crate) struct Probe {
     /// The value that decided a `Retain`, as spelled in the line (unescaped), cut.
     matched: Vec<u8>,
     kinds: [u64; KIND_BITS / 64],
-    /// How far the last `classify` looked: see [`Reached`].
-    reached: Reached,
-}
-
-/// How far the last [`Probe::classify`] looked into its window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Reached {
-    /// It met an LF at this offset: the line ends there (the probe treats LF as the end of
-    /// the window, so a window may run past the line).
-    Lf(usize),
-    /// No LF in the window before this offset (the window's length when it ran out).
-    Clean(usize),
 }
 
 impl Probe {
@@ -164,14 +151,7 @@ impl Probe {
             lower: Vec::new(),
             matched: Vec::new(),
             kinds: [0; KIND_BITS / 64],
-            reached: Reached::Clean(0),
         }
-    }
-
-    /// How far the last [`Probe::classify`] looked (for finding the line's end without
-    /// reading its prefix twice).
-    pub(crate) fn reached(&self) -> Reached {
-        self.reached
     }
 
     /// The value (unescaped, as the line spells it, cut to 256 bytes) that decided the last
@@ -188,24 +168,12 @@ impl Probe {
         self.failed.iter_mut().for_each(|f| *f = false);
         self.seen.iter_mut().for_each(|s| *s = false);
         self.undecided = self.rules.len();
-        let mut cur = Cur {
-            w: window,
-            i: 0,
-            lf: None,
-        };
-        let r = self.line(&mut cur);
-        // Every byte before `cur.i` has been looked at (none is an LF); running out of bytes
-        // without an LF means every byte of the window has.
-        self.reached = match (&r, cur.lf) {
-            (_, Some(at)) => Reached::Lf(at),
-            (Err(Stop::Eof), None) => Reached::Clean(window.len()),
-            _ => Reached::Clean(cur.i.min(window.len())),
-        };
-        match r {
+        let mut cur = Cur { w: window, i: 0 };
+        match self.line(&mut cur) {
             Ok(()) => Outcome::Skip,
             Err(Stop::Decided(o)) => o,
             Err(Stop::Eof) if exact => Outcome::Malformed {
-                at: cur.lf.unwrap_or(window.len()),
+                at: window.len(),
                 what: "unexpected end of line",
             },
             Err(Stop::Eof) => Outcome::Undecided,
@@ -288,10 +256,11 @@ impl Probe {
         } else {
             &w[s..e]
         };
-        Ok(self.nodes[node].children.iter().copied().find(|&c| {
-            let k = &*self.nodes[c].key;
-            k.len() == key.len() && k.first() == key.first() && k == key
-        }))
+        Ok(self.nodes[node]
+            .children
+            .iter()
+            .copied()
+            .find(|&c| &*self.nodes[c].key == key))
     }
 
     /// Decides the rules at trie node `c` (and below) from the value under the cursor.
@@ -387,11 +356,7 @@ impl Probe {
     /// paired, nothing but whitespace after it. A structural check only (no validation of
     /// scalars or UTF-8), for lines too large to parse.
     pub(crate) fn is_complete(&mut self, line: &[u8]) -> bool {
-        let mut cur = Cur {
-            w: line,
-            i: 0,
-            lf: None,
-        };
+        let mut cur = Cur { w: line, i: 0 };
         cur.skip_ws();
         let scalar = matches!(
             line.get(cur.i),
@@ -433,12 +398,7 @@ impl Probe {
         let w = cur.w;
         let mut depth = 0usize;
         let mut i = cur.i;
-        loop {
-            let Some(k) = scan::find_structural(w, i) else {
-                cur.i = w.len();
-                return Err(Stop::Eof);
-            };
-            i = k;
+        while i < w.len() {
             let b = w[i];
             match b {
                 b'"' => {
@@ -446,10 +406,6 @@ impl Probe {
                     cur.string()?;
                     i = cur.i;
                     continue;
-                }
-                b'\n' => {
-                    cur.lf = Some(i);
-                    return Err(Stop::Eof);
                 }
                 b'{' | b'[' => {
                     if depth < KIND_BITS {
@@ -462,7 +418,7 @@ impl Probe {
                     }
                     depth += 1;
                 }
-                _ => {
+                b'}' | b']' => {
                     if depth == 0 {
                         return Err(Stop::Syntax(i, "unbalanced bracket"));
                     }
@@ -478,37 +434,30 @@ impl Probe {
                         return Ok(());
                     }
                 }
+                _ => {}
             }
             i += 1;
         }
+        cur.i = i;
+        Err(Stop::Eof)
     }
 }
 
-/// A cursor over the probe window. An LF ends the window (the line ends there): the probe
-/// never looks past it, and records where it is.
+/// A cursor over the probe window.
 struct Cur<'a> {
     w: &'a [u8],
     i: usize,
-    /// The LF that ended the scan, if one did.
-    lf: Option<usize>,
 }
 
 impl Cur<'_> {
     #[inline]
-    fn peek(&mut self) -> Step<u8> {
-        match self.w.get(self.i) {
-            Some(b'\n') => {
-                self.lf = Some(self.i);
-                Err(Stop::Eof)
-            }
-            Some(&b) => Ok(b),
-            None => Err(Stop::Eof),
-        }
+    fn peek(&self) -> Step<u8> {
+        self.w.get(self.i).copied().ok_or(Stop::Eof)
     }
 
     #[inline]
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\r') = self.w.get(self.i) {
+        while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.w.get(self.i) {
             self.i += 1;
         }
     }
@@ -518,162 +467,21 @@ impl Cur<'_> {
     #[inline]
     fn string(&mut self) -> Step<(usize, usize, bool)> {
         let start = self.i + 1;
-        let Some(k) = scan::find_string_stop(self.w, start) else {
-            return Err(Stop::Eof);
-        };
-        match self.w[k] {
-            b'"' => {
-                self.i = k + 1;
-                Ok((start, k, false))
-            }
-            b'\n' => {
-                self.lf = Some(k);
-                Err(Stop::Eof)
-            }
-            // A backslash: from here on, jump 64 bytes at a time, whatever the density of
-            // escapes, then finish the last bytes sequentially.
-            _ => match scan::string_blocks(self.w, k) {
-                scan::Block::Quote(e) => {
-                    self.i = e + 1;
-                    Ok((start, e, true))
+        let mut j = start;
+        let mut esc = false;
+        loop {
+            match memchr2(b'"', b'\\', self.w.get(j..).ok_or(Stop::Eof)?) {
+                None => return Err(Stop::Eof),
+                Some(k) if self.w[j + k] == b'"' => {
+                    self.i = j + k + 1;
+                    return Ok((start, j + k, esc));
                 }
-                scan::Block::Lf(at) => {
-                    self.lf = Some(at);
-                    Err(Stop::Eof)
+                Some(k) => {
+                    esc = true;
+                    j += k + 2;
                 }
-                scan::Block::Tail { at, escaped } => {
-                    let mut j = at;
-                    if escaped {
-                        match self.w.get(j) {
-                            None => return Err(Stop::Eof),
-                            Some(b'\n') => {
-                                self.lf = Some(j);
-                                return Err(Stop::Eof);
-                            }
-                            Some(_) => j += 1,
-                        }
-                    }
-                    loop {
-                        let Some(k) = scan::find_string_stop(self.w, j) else {
-                            return Err(Stop::Eof);
-                        };
-                        match self.w[k] {
-                            b'"' => {
-                                self.i = k + 1;
-                                return Ok((start, k, true));
-                            }
-                            b'\n' => {
-                                self.lf = Some(k);
-                                return Err(Stop::Eof);
-                            }
-                            _ => match self.w.get(k + 1) {
-                                None => return Err(Stop::Eof),
-                                Some(b'\n') => {
-                                    self.lf = Some(k + 1);
-                                    return Err(Stop::Eof);
-                                }
-                                Some(_) => j = k + 2,
-                            },
-                        }
-                    }
-                }
-            },
-        }
-    }
-}
-
-/// Byte searches of the probe, in safe code: memchr's SIMD search for string stops, and a
-/// 64-byte block scan (which the compiler vectorizes) for strings dense in escapes.
-mod scan {
-    /// The first index `>= j` holding `"`, `\\` or LF.
-    #[inline(always)]
-    pub(super) fn find_string_stop(w: &[u8], mut j: usize) -> Option<usize> {
-        if j + 16 <= w.len() {
-            return memchr::memchr3(b'"', b'\\', b'\n', &w[j..]).map(|k| j + k);
-        }
-        while j < w.len() {
-            if matches!(w[j], b'"' | b'\\' | b'\n') {
-                return Some(j);
             }
-            j += 1;
         }
-        None
-    }
-
-    /// Where [`string_blocks`] stopped.
-    pub(super) enum Block {
-        /// The closing quote.
-        Quote(usize),
-        /// An LF inside the string: the line ends there.
-        Lf(usize),
-        /// Fewer than 64 bytes are left from `at`; `escaped`: the byte at `at` is escaped.
-        Tail { at: usize, escaped: bool },
-    }
-
-    /// Finds the end of a string body from `j` in 64-byte blocks, with simdjson's odd-backslash
-    /// carry: a backslash escapes the next byte, runs of backslashes pair up. The same reading
-    /// as the sequential scan, at a cost independent of how many escapes there are.
-    #[inline]
-    pub(super) fn string_blocks(w: &[u8], mut j: usize) -> Block {
-        let mut prev_escaped = 0u64;
-        while j + 64 <= w.len() {
-            let (quote, backslash, lf) = masks64(&w[j..j + 64]);
-            let escaped = find_escaped(backslash, &mut prev_escaped);
-            let stop = (quote & !escaped) | lf;
-            if stop != 0 {
-                let k = stop.trailing_zeros() as usize;
-                return if lf >> k & 1 == 1 {
-                    Block::Lf(j + k)
-                } else {
-                    Block::Quote(j + k)
-                };
-            }
-            j += 64;
-        }
-        Block::Tail {
-            at: j,
-            escaped: prev_escaped != 0,
-        }
-    }
-
-    /// The escaped bytes of a block (simdjson's `find_escaped_branchless`).
-    #[inline(always)]
-    fn find_escaped(backslash: u64, prev_escaped: &mut u64) -> u64 {
-        const EVEN: u64 = 0x5555_5555_5555_5555;
-        let backslash = backslash & !*prev_escaped;
-        let follows_escape = backslash << 1 | *prev_escaped;
-        let odd_starts = backslash & !EVEN & !follows_escape;
-        let (even_starts, overflow) = odd_starts.overflowing_add(backslash);
-        *prev_escaped = overflow as u64;
-        let invert = even_starts << 1;
-        (EVEN ^ invert) & follows_escape
-    }
-
-    /// Bit masks of `"`, `\\` and LF in a 64-byte block.
-    #[inline(always)]
-    fn masks64(b: &[u8]) -> (u64, u64, u64) {
-        debug_assert_eq!(b.len(), 64);
-        {
-            let (mut mq, mut ms, mut mn) = (0u64, 0u64, 0u64);
-            for (i, &c) in b.iter().enumerate() {
-                mq |= ((c == b'"') as u64) << i;
-                ms |= ((c == b'\\') as u64) << i;
-                mn |= ((c == b'\n') as u64) << i;
-            }
-            (mq, ms, mn)
-        }
-    }
-
-    /// The first index `>= j` holding `"`, a bracket or brace, or LF.
-    #[inline(always)]
-    pub(super) fn find_structural(w: &[u8], mut j: usize) -> Option<usize> {
-        while j < w.len() {
-            if matches!(w[j], b'"' | b'{' | b'}' | b'[' | b']' | b'\n') {
-                return Some(j);
-            }
-            j += 1;
-        }
-        None
     }
 }
 
@@ -957,43 +765,6 @@ mod tests {
         assert!(retained(exact(&mut p, &long)));
         assert!(p.matched_value().len() <= VALUE_CUT);
         assert!(std::str::from_utf8(p.matched_value()).is_ok());
-    }
-
-    /// The sequential reading of a string body: (end quote or Eof, LF position).
-    fn string_ref(w: &[u8], i: usize) -> (Option<(usize, bool)>, Option<usize>) {
-        let mut j = i + 1;
-        let mut esc = false;
-        loop {
-            match w.get(j) {
-                None => return (None, None),
-                Some(b'"') => return (Some((j, esc)), None),
-                Some(b'\n') => return (None, Some(j)),
-                Some(b'\\') => {
-                    esc = true;
-                    match w.get(j + 1) {
-                        None => return (None, None),
-                        Some(b'\n') => return (None, Some(j + 1)),
-                        Some(_) => j += 2,
-                    }
-                }
-                Some(_) => j += 1,
-            }
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn string_blocks_equal_sequential(body in proptest::collection::vec(
-            proptest::sample::select(b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\\\\\\\\\\\\\\\\\\\\"\n".to_vec()), 0..400)) {
-            let mut w = vec![b'"'];
-            w.extend_from_slice(&body);
-            let mut cur = Cur { w: &w, i: 0, lf: None };
-            let got = match cur.string() {
-                Ok((_, e, esc)) => (Some((e, esc)), cur.lf),
-                Err(_) => (None, cur.lf),
-            };
-            proptest::prop_assert_eq!(got, string_ref(&w, 0));
-        }
     }
 
     #[test]

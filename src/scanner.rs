@@ -9,7 +9,7 @@ use memchr::memchr;
 use crate::decode::{Decoder, Event};
 use crate::error::{ConfigError, Error};
 use crate::lines::{Line, content_end, first_line_start, is_blank};
-use crate::probe::{Outcome, Probe, Reached};
+use crate::probe::{Outcome, Probe};
 use crate::report::{Dropped, Malformed, Report};
 use crate::select::Selector;
 use crate::sink::Sink;
@@ -25,8 +25,6 @@ pub const DEFAULT_CEILING: usize = 64 << 20;
 /// The end of a line is searched for in chunks of this size, releasing the pages behind each
 /// chunk.
 const SEARCH_CHUNK: usize = 4 << 20;
-/// The probe-first pass of the scan loop looks at most this many bytes of a line.
-const PROBE_FIRST: usize = 64 << 10;
 /// Progress is reported about this often (in bytes).
 const PROGRESS_STEP: usize = 16 << 20;
 
@@ -189,8 +187,6 @@ impl ScannerBuilder {
             });
         }
         Ok(Scanner {
-            pre: None,
-            probe_first: c.max_line.saturating_add(2).min(PROBE_FIRST),
             probe: Probe::new(&c.selector, c.case_sensitive),
             decoder: Decoder::new(),
             config: c.clone(),
@@ -228,10 +224,6 @@ impl ScannerBuilder {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Scanner {
-    /// The outcome of the probe-first pass of `run` for the current line, if it decided.
-    pre: Option<Outcome>,
-    /// Bytes of a line the probe-first pass looks at.
-    probe_first: usize,
     config: Config,
     probe: Probe,
     decoder: Decoder,
@@ -376,44 +368,19 @@ impl Scanner {
             }
             number += 1;
             let start = pos;
-            // With rules, the probe runs first over the line's first bytes: it stops at the
-            // line's LF, so a short line is read once, not once for the LF and again for the
-            // probe, and the LF search starts where the probe stopped.
-            let mut at = start;
-            let mut term = None;
-            self.pre = None;
-            if !self.config.selector.is_empty() {
-                let lim = len.min(start.saturating_add(self.probe_first));
-                let o = self.probe.classify(&data[start..lim], false);
-                match self.probe.reached() {
-                    Reached::Lf(q) => {
-                        term = Some(start + q);
-                        self.pre = Some(o);
-                    }
-                    Reached::Clean(q) => {
-                        at = start + q;
-                        // Undecided because the window ended before the line: classify later.
-                        if o != Outcome::Undecided || lim == len {
-                            self.pre = Some(o);
-                        }
-                    }
-                }
-            }
             // Find the LF in chunks, releasing the pages behind each chunk: a giant line is
             // never resident as a whole. (Classification below refaults the few pages it needs.)
-            let term = match term {
-                Some(t) => t,
-                None => loop {
-                    let stop = len.min(at + SEARCH_CHUNK);
-                    if let Some(i) = memchr(b'\n', &data[at..stop]) {
-                        break at + i;
-                    }
-                    if stop == len {
-                        break len;
-                    }
-                    at = stop;
-                    pager.release_before(at);
-                },
+            let mut at = start;
+            let term = loop {
+                let stop = len.min(at + SEARCH_CHUNK);
+                if let Some(i) = memchr(b'\n', &data[at..stop]) {
+                    break at + i;
+                }
+                if stop == len {
+                    break len;
+                }
+                at = stop;
+                pager.release_before(at);
             };
             let has_lf = term < len;
             pos = if has_lf { term + 1 } else { len };
@@ -463,7 +430,6 @@ impl Scanner {
         let no_rules = c.selector.is_empty();
         let validate_all = c.validate_all;
         let (number, start, l, has_lf) = (at.number, at.offset, at.len, at.has_lf);
-        let pre = self.pre.take();
         let (whole, head, blank, complete) = match body {
             Body::Whole(b) => (Some(b), b, is_blank(b), None),
             Body::Head {
@@ -481,16 +447,6 @@ impl Scanner {
             Verdict::Retain
         } else {
             let outcome = match whole {
-                // Classified by the probe-first pass of `run`: an outcome reached inside the line
-                // (running out of line before deciding is a syntax error here).
-                Some(_) if l <= max_line && pre.is_some() => match pre {
-                    Some(Outcome::Undecided) => Outcome::Malformed {
-                        at: l,
-                        what: "unexpected end of line",
-                    },
-                    Some(o) => o,
-                    None => unreachable!(),
-                },
                 Some(bytes) if l <= max_line => self.probe.classify(bytes, true),
                 // A decision reached inside a prefix is the decision on the whole line (the
                 // probe stops where it decides); only an undecided or retained line needs more.
