@@ -3,7 +3,7 @@
 //! Each report is also checked against the counting identity of DESIGN §5.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
@@ -353,10 +353,6 @@ fn stdout_closed_early_is_not_an_error() {
     );
 }
 
-fn child_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_spoolscan-test-child")
-}
-
 #[test]
 fn run_scans_the_spooled_stdout_and_passes_the_status() {
     let dir = Dir::new();
@@ -409,7 +405,6 @@ fn run_exit_statuses() {
     assert_eq!(out.status.code(), Some(128 + 15));
     let out = run(&["run", "--timeout", "5x", "--", "true"], None);
     assert_eq!(out.status.code(), Some(2));
-    let _ = child_bin;
 }
 
 #[test]
@@ -435,9 +430,4 @@ fn run_size_cap_is_exit_125_and_truncated() {
     let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(r["truncated"], true);
     assert!(r["bytes"].as_u64().unwrap() <= 64 << 10);
-}
-
-#[allow(dead_code)]
-fn exists(p: &Path) -> bool {
-    p.exists()
 }
