@@ -124,6 +124,7 @@
 
 #![deny(missing_docs)]
 
+mod block;
 mod decode;
 mod error;
 mod follow;

@@ -7,7 +7,9 @@
 //! reused), its recursion depth is bounded by the longest rule path whatever the nesting depth
 //! of the line, and it stops as soon as the outcome is decided.
 
-use memchr::{memchr2, memmem};
+use memchr::memmem;
+
+use crate::block;
 
 use crate::select::{Matcher, Selector};
 
@@ -398,7 +400,8 @@ impl Probe {
         let w = cur.w;
         let mut depth = 0usize;
         let mut i = cur.i;
-        while i < w.len() {
+        while let Some(at) = block::structural(w, i) {
+            i = at;
             let b = w[i];
             match b {
                 b'"' => {
@@ -434,11 +437,12 @@ impl Probe {
                         return Ok(());
                     }
                 }
+                // `block::structural` stops only at the bytes above.
                 _ => {}
             }
             i += 1;
         }
-        cur.i = i;
+        cur.i = w.len();
         Err(Stop::Eof)
     }
 }
@@ -470,15 +474,15 @@ impl Cur<'_> {
         let mut j = start;
         let mut esc = false;
         loop {
-            match memchr2(b'"', b'\\', self.w.get(j..).ok_or(Stop::Eof)?) {
+            match block::quote_or_backslash(self.w, j) {
                 None => return Err(Stop::Eof),
-                Some(k) if self.w[j + k] == b'"' => {
-                    self.i = j + k + 1;
-                    return Ok((start, j + k, esc));
+                Some(k) if self.w[k] == b'"' => {
+                    self.i = k + 1;
+                    return Ok((start, k, esc));
                 }
                 Some(k) => {
                     esc = true;
-                    j += k + 2;
+                    j = k + 2;
                 }
             }
         }
