@@ -1,16 +1,18 @@
-//! Short byte searches in 16-byte blocks, for the probe.
+//! Byte scans in SIMD blocks, for the probe.
 //!
 //! `memchr` is the fastest way through long spans, but the probe mostly looks for the next
-//! quote or bracket a few dozen bytes away (escape-dense strings, small containers), where
-//! the cost of a call and of its setup dominates. These helpers test a few 16-byte blocks
-//! inline (with [`wide`]'s safe SIMD types: SSE2 on x86_64, NEON on aarch64, scalar code
-//! elsewhere) and hand longer spans to `memchr`.
+//! quote or bracket a few dozen bytes away, in short or escape-dense strings and small
+//! containers, where the cost of a call per escape dominates. These helpers test 16- and
+//! 64-byte blocks inline with [`wide`]'s safe SIMD types (SSE2 on x86_64, NEON on aarch64,
+//! scalar code elsewhere): a string body is scanned a block at a time with its escapes
+//! resolved by bit arithmetic (as simdjson does), and long plain runs go to `memchr`.
 
 use memchr::memchr2;
 use wide::u8x16;
 
-/// Blocks tested inline before a search is handed to `memchr`.
-const INLINE_BLOCKS: usize = 4;
+/// 64-byte blocks without quote or backslash after which a string scan hands over to
+/// `memchr2`, which is faster on long plain runs (measured on the benchmark inputs).
+const PLAIN_BLOCKS: usize = 1;
 
 #[inline(always)]
 fn block(w: &[u8], at: usize) -> Option<u8x16> {
@@ -18,27 +20,100 @@ fn block(w: &[u8], at: usize) -> Option<u8x16> {
     Some(u8x16::new(*chunk))
 }
 
-/// The index of the first `"` or `\` in `w[from..]`, like `memchr2(b'"', b'\\', ..)`.
+/// Bit masks of the quotes and backslashes in the 64 bytes at `w[at..]`, zero-padded past the
+/// end of `w`.
 #[inline(always)]
-pub(crate) fn quote_or_backslash(w: &[u8], from: usize) -> Option<usize> {
+fn masks64(w: &[u8], at: usize) -> (u64, u64) {
     let quote = u8x16::splat(b'"');
     let backslash = u8x16::splat(b'\\');
-    let mut j = from;
-    for _ in 0..INLINE_BLOCKS {
-        let Some(v) = block(w, j) else {
-            return w
-                .get(j..)?
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\')
-                .map(|k| j + k);
-        };
-        let m = (v.cmp_eq(quote) | v.cmp_eq(backslash)).move_mask();
-        if m != 0 {
-            return Some(j + m.trailing_zeros() as usize);
+    let mut pad = [0u8; 64];
+    let chunk: &[u8] = match w.get(at..at + 64) {
+        Some(c) => c,
+        None => {
+            let rest = &w[at.min(w.len())..];
+            pad[..rest.len()].copy_from_slice(rest);
+            &pad
         }
-        j += 16;
+    };
+    let (mut q, mut b) = (0u64, 0u64);
+    for (k, c) in chunk.chunks_exact(16).enumerate() {
+        let v = u8x16::new(c.try_into().expect("16-byte chunk"));
+        q |= (v.cmp_eq(quote).move_mask() as u16 as u64) << (16 * k);
+        b |= (v.cmp_eq(backslash).move_mask() as u16 as u64) << (16 * k);
     }
-    memchr2(b'"', b'\\', &w[j..]).map(|k| j + k)
+    (q, b)
+}
+
+/// The bytes escaped by a backslash among 64, given the mask of backslashes and whether the
+/// first byte is escaped by a backslash that ended the previous block (`carry`, updated for
+/// the next block). An odd run of backslashes escapes the byte after it; an even run does not.
+/// This is simdjson's `find_escaped`.
+#[inline(always)]
+fn escaped(backslash: u64, carry: &mut u64) -> u64 {
+    const EVEN: u64 = 0x5555_5555_5555_5555;
+    let backslash = backslash & !*carry;
+    let follows = (backslash << 1) | *carry;
+    let odd_starts = backslash & !EVEN & !follows;
+    let (even_starts, overflow) = odd_starts.overflowing_add(backslash);
+    *carry = overflow as u64;
+    (EVEN ^ (even_starts << 1)) & follows
+}
+
+/// Finds the closing quote of the string whose body starts at `w[from]`: the index of the
+/// first quote not escaped by a backslash, and whether the body holds a backslash. `None`
+/// when `w` ends first.
+#[inline]
+pub(crate) fn string_end(w: &[u8], from: usize) -> Option<(usize, bool)> {
+    // Most strings (keys, short values) end within 16 bytes without an escape.
+    if let Some(v) = block(w, from) {
+        let q = v.cmp_eq(u8x16::splat(b'"')).move_mask() as u32;
+        let b = v.cmp_eq(u8x16::splat(b'\\')).move_mask() as u32;
+        // The first quote comes before any backslash.
+        if q != 0 && (b == 0 || q.trailing_zeros() < b.trailing_zeros()) {
+            return Some((from + q.trailing_zeros() as usize, false));
+        }
+    }
+    let mut j = from;
+    let mut carry = 0u64;
+    let mut esc = false;
+    let mut clean_blocks = 0;
+    while j < w.len() {
+        let (q, b) = masks64(w, j);
+        if b == 0 && carry == 0 {
+            if q != 0 {
+                return Some((j + q.trailing_zeros() as usize, esc));
+            }
+            clean_blocks += 1;
+            if clean_blocks == PLAIN_BLOCKS {
+                // A long plain run: let memchr find the next quote or backslash, and go on
+                // in blocks from there (the byte before it is neither, so nothing carries).
+                let k = memchr2(b'"', b'\\', w.get(j + 64..)?)? + j + 64;
+                if w[k] == b'"' {
+                    return Some((k, esc));
+                }
+                clean_blocks = 0;
+                j = k;
+                continue;
+            }
+            j += 64;
+            continue;
+        }
+        let had_carry = carry != 0;
+        let q = q & !escaped(b, &mut carry);
+        if q != 0 {
+            let end = q.trailing_zeros();
+            let before = if end == 0 {
+                0
+            } else {
+                b & (u64::MAX >> (64 - end))
+            };
+            return Some((j + end as usize, esc || had_carry || before != 0));
+        }
+        esc = true;
+        clean_blocks = 0;
+        j += 64;
+    }
+    None
 }
 
 /// The index of the first byte of `"{}[]` in `w[from..]`: the next byte that changes the
@@ -90,16 +165,82 @@ mod tests {
             ),
             from in 0usize..210,
         ) {
-            let naive2 = w.get(from..).and_then(|t| {
-                t.iter().position(|&b| b == b'"' || b == b'\\').map(|k| from + k)
-            });
-            prop_assert_eq!(quote_or_backslash(&w, from), naive2);
             let naive5 = w.get(from..).and_then(|t| {
                 t.iter()
                     .position(|&b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']'))
                     .map(|k| from + k)
             });
             prop_assert_eq!(structural(&w, from), naive5);
+        }
+
+        #[test]
+        fn string_end_agrees_with_a_sequential_scan(
+            w in proptest::collection::vec(
+                prop_oneof![
+                    8 => Just(b'\\'),
+                    2 => Just(b'"'),
+                    6 => Just(b'a'),
+                    1 => any::<u8>(),
+                ],
+                0..400,
+            ),
+            from in 0usize..410,
+        ) {
+            prop_assert_eq!(string_end(&w, from), naive_string_end(&w, from));
+        }
+
+        #[test]
+        fn string_end_on_long_plain_runs(
+            runs in proptest::collection::vec((0usize..300, prop_oneof![
+                Just(&b"\\"[..]), Just(&b"\\\\"[..]), Just(&b"\\\""[..]), Just(&b"\""[..]),
+                Just(&b"\\\\\""[..]),
+            ]), 0..6),
+            from in 0usize..20,
+        ) {
+            let mut w = Vec::new();
+            for (n, tail) in runs {
+                w.extend(std::iter::repeat_n(b'x', n));
+                w.extend_from_slice(tail);
+            }
+            prop_assert_eq!(string_end(&w, from), naive_string_end(&w, from));
+        }
+    }
+
+    fn naive_string_end(w: &[u8], from: usize) -> Option<(usize, bool)> {
+        let mut j = from;
+        let mut esc = false;
+        while j < w.len() {
+            match w[j] {
+                b'"' => return Some((j, esc)),
+                b'\\' => {
+                    esc = true;
+                    j += 2;
+                }
+                _ => j += 1,
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn string_end_cases() {
+        let cases: &[(&[u8], Option<(usize, bool)>)] = &[
+            (b"abc\"", Some((3, false))),
+            (b"a\\\"b\"", Some((4, true))),
+            (b"a\\\\\"", Some((3, true))),
+            (b"a\\", None),
+            (b"", None),
+        ];
+        for (w, want) in cases {
+            assert_eq!(string_end(w, 0), *want, "{:?}", String::from_utf8_lossy(w));
+        }
+        // Escapes across the 64-byte block boundary, at every alignment.
+        for pad in 0..140 {
+            for tail in [&b"\\\"x\""[..], b"\\\\\"", b"\\\\\\\"\""] {
+                let mut w = vec![b'y'; pad];
+                w.extend_from_slice(tail);
+                assert_eq!(string_end(&w, 0), naive_string_end(&w, 0), "{pad} {tail:?}");
+            }
         }
     }
 }

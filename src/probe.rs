@@ -471,21 +471,9 @@ impl Cur<'_> {
     #[inline]
     fn string(&mut self) -> Step<(usize, usize, bool)> {
         let start = self.i + 1;
-        let mut j = start;
-        let mut esc = false;
-        loop {
-            match block::quote_or_backslash(self.w, j) {
-                None => return Err(Stop::Eof),
-                Some(k) if self.w[k] == b'"' => {
-                    self.i = k + 1;
-                    return Ok((start, k, esc));
-                }
-                Some(k) => {
-                    esc = true;
-                    j = k + 2;
-                }
-            }
-        }
+        let (end, esc) = block::string_end(self.w, start).ok_or(Stop::Eof)?;
+        self.i = end + 1;
+        Ok((start, end, esc))
     }
 }
 
