@@ -224,7 +224,8 @@ mod tests {
 
     #[test]
     fn string_end_cases() {
-        let cases: &[(&[u8], Option<(usize, bool)>)] = &[
+        type Case = (&'static [u8], Option<(usize, bool)>);
+        let cases: &[Case] = &[
             (b"abc\"", Some((3, false))),
             (b"a\\\"b\"", Some((4, true))),
             (b"a\\\\\"", Some((3, true))),
