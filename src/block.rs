@@ -7,7 +7,7 @@
 //! scalar code elsewhere): a string body is scanned a block at a time with its escapes
 //! resolved by bit arithmetic (as simdjson does), and long plain runs go to `memchr`.
 
-use memchr::memchr2;
+use memchr::{memchr, memchr2};
 use wide::u8x16;
 
 /// 64-byte blocks without quote or backslash after which a string scan hands over to
@@ -116,6 +116,31 @@ pub(crate) fn string_end(w: &[u8], from: usize) -> Option<(usize, bool)> {
     None
 }
 
+/// Finds the closing quote of the string whose body starts at `w[from]`, like
+/// [`string_end`] but without saying whether the body holds an escape: for strings that are
+/// skipped. It searches quotes only (with `memchr`, fast through long bodies whatever their
+/// other escapes) and keeps the first one preceded by an even run of backslashes.
+#[inline]
+pub(crate) fn skip_string(w: &[u8], from: usize) -> Option<usize> {
+    if let Some(v) = block(w, from) {
+        let q = v.cmp_eq(u8x16::splat(b'"')).move_mask() as u32;
+        let b = v.cmp_eq(u8x16::splat(b'\\')).move_mask() as u32;
+        if q != 0 && (b == 0 || q.trailing_zeros() < b.trailing_zeros()) {
+            return Some(from + q.trailing_zeros() as usize);
+        }
+    }
+    let mut j = from;
+    loop {
+        let k = j + memchr(b'"', w.get(j..)?)?;
+        // The byte before the body is its opening quote, so the run stops there.
+        let run = w[from..k].iter().rev().take_while(|&&b| b == b'\\').count();
+        if run % 2 == 0 {
+            return Some(k);
+        }
+        j = k + 1;
+    }
+}
+
 /// The index of the first byte of `"{}[]` in `w[from..]`: the next byte that changes the
 /// nesting or starts a string, when skipping a container.
 #[inline(always)]
@@ -187,6 +212,7 @@ mod tests {
             from in 0usize..410,
         ) {
             prop_assert_eq!(string_end(&w, from), naive_string_end(&w, from));
+            prop_assert_eq!(skip_string(&w, from), naive_string_end(&w, from).map(|e| e.0));
         }
 
         #[test]
@@ -203,6 +229,7 @@ mod tests {
                 w.extend_from_slice(tail);
             }
             prop_assert_eq!(string_end(&w, from), naive_string_end(&w, from));
+            prop_assert_eq!(skip_string(&w, from), naive_string_end(&w, from).map(|e| e.0));
         }
     }
 
@@ -241,6 +268,8 @@ mod tests {
                 let mut w = vec![b'y'; pad];
                 w.extend_from_slice(tail);
                 assert_eq!(string_end(&w, 0), naive_string_end(&w, 0), "{pad} {tail:?}");
+                let want = naive_string_end(&w, 0).map(|e| e.0);
+                assert_eq!(skip_string(&w, 0), want, "{pad} {tail:?}");
             }
         }
     }

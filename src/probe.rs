@@ -31,11 +31,16 @@ pub(crate) enum Outcome {
 /// Dropped-entry values are cut to this many bytes.
 pub(crate) const VALUE_CUT: usize = 256;
 
-/// Why the scan of a line stopped early.
+/// Why the scan of a line stopped early. Kept to one byte so that the `Result`s threaded
+/// through the scan stay in registers: the outcome and the syntax error it stands for are
+/// stored in the probe.
+#[derive(Clone, Copy, Debug)]
 enum Stop {
-    Decided(Outcome),
+    /// Decided: the outcome is in `Probe::decided`.
+    Decided,
     Eof,
-    Syntax(usize, &'static str),
+    /// A syntax error: where and what is in `Probe::error`.
+    Syntax,
 }
 
 type Step<T = ()> = Result<T, Stop>;
@@ -77,6 +82,10 @@ pub(crate) struct Probe {
     /// The value that decided a `Retain`, as spelled in the line (unescaped), cut.
     matched: Vec<u8>,
     kinds: [u64; KIND_BITS / 64],
+    /// The outcome behind the last [`Stop::Decided`].
+    decided: Outcome,
+    /// The byte and description behind the last [`Stop::Syntax`].
+    error: (usize, &'static str),
 }
 
 impl Probe {
@@ -153,6 +162,8 @@ impl Probe {
             lower: Vec::new(),
             matched: Vec::new(),
             kinds: [0; KIND_BITS / 64],
+            decided: Outcome::Skip,
+            error: (0, ""),
         }
     }
 
@@ -173,27 +184,30 @@ impl Probe {
         let mut cur = Cur { w: window, i: 0 };
         match self.line(&mut cur) {
             Ok(()) => Outcome::Skip,
-            Err(Stop::Decided(o)) => o,
+            Err(Stop::Decided) => self.decided,
             Err(Stop::Eof) if exact => Outcome::Malformed {
                 at: window.len(),
                 what: "unexpected end of line",
             },
             Err(Stop::Eof) => Outcome::Undecided,
-            Err(Stop::Syntax(at, what)) => Outcome::Malformed { at, what },
+            Err(Stop::Syntax) => Outcome::Malformed {
+                at: self.error.0,
+                what: self.error.1,
+            },
         }
     }
 
     fn line(&mut self, cur: &mut Cur<'_>) -> Step {
         if self.undecided == 0 {
-            return Err(Stop::Decided(Outcome::Skip));
+            return Err(self.decide(Outcome::Skip));
         }
         cur.skip_ws();
         match cur.peek()? {
             b'{' => self.object(cur, 0),
             b'[' | b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n' => {
-                Err(Stop::Decided(Outcome::NotObject))
+                Err(self.decide(Outcome::NotObject))
             }
-            _ => Err(Stop::Syntax(cur.i, "expected a JSON object")),
+            _ => Err(self.syntax(cur.i, "expected a JSON object")),
         }
     }
 
@@ -208,12 +222,12 @@ impl Probe {
         }
         loop {
             if cur.peek()? != b'"' {
-                return Err(Stop::Syntax(cur.i, "expected a key"));
+                return Err(self.syntax(cur.i, "expected a key"));
             }
             let (ks, ke, kesc) = cur.string()?;
             cur.skip_ws();
             if cur.peek()? != b':' {
-                return Err(Stop::Syntax(cur.i, "expected ':'"));
+                return Err(self.syntax(cur.i, "expected ':'"));
             }
             cur.i += 1;
             cur.skip_ws();
@@ -234,7 +248,7 @@ impl Probe {
                     cur.i += 1;
                     return self.fail_subtree(node);
                 }
-                _ => return Err(Stop::Syntax(cur.i, "expected ',' or '}'")),
+                _ => return Err(self.syntax(cur.i, "expected ',' or '}'")),
             }
         }
     }
@@ -253,7 +267,7 @@ impl Probe {
         }
         let key: &[u8] = if esc {
             unescape(&w[s..e], &mut self.unescaped)
-                .map_err(|(at, what)| Stop::Syntax(s + at, what))?;
+                .map_err(|(at, what)| self.syntax(s + at, what))?;
             &self.unescaped
         } else {
             &w[s..e]
@@ -294,7 +308,7 @@ impl Probe {
     fn compare(&mut self, w: &[u8], s: usize, e: usize, esc: bool, c: usize) -> Step {
         let text: &[u8] = if esc {
             unescape(&w[s..e], &mut self.unescaped)
-                .map_err(|(at, what)| Stop::Syntax(s + at, what))?;
+                .map_err(|(at, what)| self.syntax(s + at, what))?;
             &self.unescaped
         } else {
             &w[s..e]
@@ -325,10 +339,20 @@ impl Probe {
                 let cut = cut_value(text);
                 self.matched.clear();
                 self.matched.extend_from_slice(cut);
-                return Err(Stop::Decided(Outcome::Retain(r)));
+                return Err(self.decide(Outcome::Retain(r)));
             }
         }
         Ok(())
+    }
+
+    fn decide(&mut self, o: Outcome) -> Stop {
+        self.decided = o;
+        Stop::Decided
+    }
+
+    fn syntax(&mut self, at: usize, what: &'static str) -> Stop {
+        self.error = (at, what);
+        Stop::Syntax
     }
 
     fn fail(&mut self, r: usize) {
@@ -338,9 +362,9 @@ impl Probe {
         }
     }
 
-    fn check(&self) -> Step {
+    fn check(&mut self) -> Step {
         if self.undecided == 0 {
-            Err(Stop::Decided(Outcome::Skip))
+            Err(self.decide(Outcome::Skip))
         } else {
             Ok(())
         }
@@ -377,21 +401,21 @@ impl Probe {
     /// Skips one JSON value of any kind. The cursor is on its first byte.
     fn skip_value(&mut self, cur: &mut Cur<'_>) -> Step {
         match cur.peek()? {
-            b'"' => cur.string().map(|_| ()),
+            b'"' => cur.skip_string(),
             b'{' | b'[' => self.skip_container(cur),
             b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
                 while cur.i < cur.w.len() {
                     match cur.w[cur.i] {
                         b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n' => return Ok(()),
                         b'"' | b'{' | b'[' | b':' => {
-                            return Err(Stop::Syntax(cur.i, "unexpected byte after a scalar"));
+                            return Err(self.syntax(cur.i, "unexpected byte after a scalar"));
                         }
                         _ => cur.i += 1,
                     }
                 }
                 Err(Stop::Eof)
             }
-            _ => Err(Stop::Syntax(cur.i, "expected a value")),
+            _ => Err(self.syntax(cur.i, "expected a value")),
         }
     }
 
@@ -406,7 +430,7 @@ impl Probe {
             match b {
                 b'"' => {
                     cur.i = i;
-                    cur.string()?;
+                    cur.skip_string()?;
                     i = cur.i;
                     continue;
                 }
@@ -423,13 +447,13 @@ impl Probe {
                 }
                 b'}' | b']' => {
                     if depth == 0 {
-                        return Err(Stop::Syntax(i, "unbalanced bracket"));
+                        return Err(self.syntax(i, "unbalanced bracket"));
                     }
                     depth -= 1;
                     if depth < KIND_BITS {
                         let is_obj = self.kinds[depth / 64] >> (depth % 64) & 1 == 1;
                         if is_obj != (b == b'}') {
-                            return Err(Stop::Syntax(i, "mismatched bracket"));
+                            return Err(self.syntax(i, "mismatched bracket"));
                         }
                     }
                     if depth == 0 {
@@ -464,6 +488,14 @@ impl Cur<'_> {
         while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.w.get(self.i) {
             self.i += 1;
         }
+    }
+
+    /// Moves past the string whose opening quote is under the cursor.
+    #[inline]
+    fn skip_string(&mut self) -> Step {
+        let end = block::skip_string(self.w, self.i + 1).ok_or(Stop::Eof)?;
+        self.i = end + 1;
+        Ok(())
     }
 
     /// Finds the end of the string whose opening quote is under the cursor, and moves past its
