@@ -2,10 +2,11 @@
 //!
 //! The probe reads a line's JSON just far enough to decide the selector: it follows the key
 //! paths of the rules into the objects they name, compares the unescaped string values it finds
-//! there, and skips everything else (strings are jumped with `memchr2`, containers with a
-//! bracket stack of fixed size). It never allocates per line (its two scratch buffers are
-//! reused), its recursion depth is bounded by the longest rule path whatever the nesting depth
-//! of the line, and it stops as soon as the outcome is decided.
+//! there, and skips everything else (strings and containers are jumped with the SIMD block
+//! scans of [`crate::block`], bracket pairing checked with a stack of fixed size). It never
+//! allocates per line (its two scratch buffers are reused), its recursion depth is bounded by
+//! the longest rule path whatever the nesting depth of the line, and it stops as soon as the
+//! outcome is decided.
 
 use memchr::memmem;
 
