@@ -48,6 +48,8 @@ use std::os::unix::fs::FileExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::io::Errno;
@@ -521,6 +523,7 @@ pub struct Runner {
     grace: Duration,
     stdin: RunStdin,
     max_spool: Option<u64>,
+    forward: Option<Arc<AtomicUsize>>,
 }
 
 impl Runner {
@@ -535,7 +538,44 @@ impl Runner {
             grace: DEFAULT_GRACE,
             stdin: RunStdin::Null,
             max_spool: None,
+            forward: None,
         }
+    }
+
+    /// Forwards signals to the child's process group while waiting for it.
+    ///
+    /// The child runs in a process group of its own, so a terminal's Ctrl-C (which goes to the
+    /// foreground group) or a `SIGTERM` sent to this process does not reach it. Install
+    /// handlers that store the number of the signal received into `pending` (with signal-hook,
+    /// `signal_hook::flag::register_usize(sig, pending.clone(), sig as usize)`); the wait loop
+    /// takes it (storing 0) within a few tens of milliseconds, sends that signal and `SIGCONT`
+    /// to the group, and, unless the child has exited by the end of the grace period, kills
+    /// the group, as a timeout does. The run then ends normally: the spools hold what the
+    /// child wrote, and [`Run::signal`] usually names the forwarded signal. `spoolscan run`
+    /// forwards `SIGINT`, `SIGTERM`, `SIGHUP` and `SIGQUIT` this way.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::process::Command;
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use spoolscan::Runner;
+    ///
+    /// let pending = Arc::new(AtomicUsize::new(0));
+    /// let mut cmd = Command::new("sleep");
+    /// cmd.arg("30");
+    /// let running = Runner::new(cmd).forward_signals(pending.clone()).start()?;
+    /// // What a signal handler would do on Ctrl-C.
+    /// pending.store(2, Ordering::SeqCst); // SIGINT
+    /// let run = running.wait()?; // at once, not in 30 s
+    /// assert_eq!(run.signal(), Some(2));
+    /// assert_eq!(run.exit_code(), 130);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn forward_signals(&mut self, pending: Arc<AtomicUsize>) -> &mut Self {
+        self.forward = Some(pending);
+        self
     }
 
     /// The directory for the spools (and spooled stdin), instead of
@@ -668,6 +708,7 @@ impl Runner {
             fault: None,
             disk_full: false,
             exited_at: None,
+            forward: self.forward.clone(),
         })
     }
 }
@@ -730,6 +771,8 @@ pub struct Running {
     disk_full: bool,
     /// When the leader was first seen to have exited.
     exited_at: Option<Instant>,
+    /// Signals to forward to the group (see [`Runner::forward_signals`]).
+    forward: Option<Arc<AtomicUsize>>,
 }
 
 impl Running {
@@ -854,6 +897,7 @@ impl Running {
             self.disk_full |= fs_full(&self.out);
         }
         let now = Instant::now();
+        self.forward_pending(now)?;
         if !self.killed {
             if let Some(at) = self.kill_at {
                 if now >= at {
@@ -875,6 +919,35 @@ impl Running {
             }
         }
         Ok(false)
+    }
+
+    /// Sends a pending forwarded signal to the group, and starts the grace period.
+    fn forward_pending(&mut self, now: Instant) -> Result<(), SpoolError> {
+        let Some(pending) = &self.forward else {
+            return Ok(());
+        };
+        let raw = pending.swap(0, Ordering::SeqCst);
+        if raw == 0 || self.killed {
+            return Ok(());
+        }
+        let Some(sig) = i32::try_from(raw).ok().and_then(Signal::from_named_raw) else {
+            log::debug!("not forwarding unknown signal {raw}");
+            return Ok(());
+        };
+        log::info!(
+            "forwarding signal {raw} to the process group of {}",
+            self.program
+        );
+        self.group.signal(sig).map_err(|e| self.wait_err(e))?;
+        self.group
+            .signal(Signal::CONT)
+            .map_err(|e| self.wait_err(e))?;
+        if self.kill_at.is_none() {
+            self.kill_at = Some(now + self.grace);
+        }
+        // Wake up promptly to see the child go.
+        self.nap = POLL_MIN;
+        Ok(())
     }
 
     /// The next sleep of the wait loop: doubling from 1 ms up to the

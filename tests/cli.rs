@@ -431,3 +431,51 @@ fn run_size_cap_is_exit_125_and_truncated() {
     assert_eq!(r["truncated"], true);
     assert!(r["bytes"].as_u64().unwrap() <= 64 << 10);
 }
+
+/// Ctrl-C (or an orchestrator's SIGTERM) sent to `spoolscan run` reaches the command, which
+/// runs in a process group of its own; spoolscan then reports what the command had written
+/// and exits like the command did.
+#[test]
+fn run_forwards_signals_to_the_command() {
+    use std::io::{BufRead, BufReader, Read};
+    for (sig, want) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let mut child = bin()
+            .args(["run", "--follow", "--"])
+            // One process: a shell could be caught forking `sleep` by the signal, and then
+            // wait for a `sleep` that never saw it.
+            .args([
+                env!("CARGO_BIN_EXE_spoolscan-test-child"),
+                "out",
+                "1",
+                "sleep",
+                "30000",
+                "out",
+                "1",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        // With --follow the first line arrives while the command sleeps.
+        out.read_line(&mut first).unwrap();
+        assert_eq!(first, "{\"type\":\"line\",\"n\":0}\n");
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: kill(2) with a pid we spawned and have not reaped.
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+        let mut rest = String::new();
+        out.read_to_string(&mut rest).unwrap();
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(status.code(), Some(want), "signal {sig}: {err}");
+        assert_eq!(rest, "", "the command went on after the signal");
+        assert!(err.contains(&format!("signal {sig}")), "{err}");
+    }
+}

@@ -7,7 +7,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use spoolscan::{
@@ -701,4 +702,99 @@ fn waiting_does_not_burn_cpu() {
     assert!(run.elapsed >= Duration::from_millis(1000));
     // Ticks are usually 10 ms: a busy loop would use about 100.
     assert!(used <= 10, "{used} ticks of CPU while waiting 1 s");
+}
+
+/// Live (not zombie) processes in process group `pgid`.
+fn group_members(pgid: u32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| {
+            let name = e.ok()?.file_name();
+            let pid: i32 = name.to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
+            let state = rest.next()?;
+            let pgrp: u32 = rest.nth(1)?.parse().ok()?;
+            (pgrp == pgid && !matches!(state, "Z" | "X")).then_some(pid)
+        })
+        .collect()
+}
+
+/// Starts `cmd` with signal forwarding, waits (bounded) until its process group has `members`
+/// live processes, then plays the signal handler: stores `sig` for the wait loop to forward.
+/// Returns the run and the members seen.
+fn run_and_forward(
+    cmd: Command,
+    grace: Duration,
+    sig: usize,
+    members: usize,
+) -> (spoolscan::Run, Vec<i32>) {
+    let pending = Arc::new(AtomicUsize::new(0));
+    let mut running = Runner::new(cmd)
+        .grace(grace)
+        .forward_signals(pending.clone())
+        .start()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    let seen = loop {
+        let seen = group_members(running.id());
+        if seen.len() >= members {
+            break seen;
+        }
+        assert!(!running.try_wait().unwrap(), "the child exited early");
+        assert!(
+            Instant::now() < until,
+            "the group never had {members} members"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    pending.store(sig, Ordering::SeqCst);
+    let run = running.wait().unwrap();
+    assert_eq!(
+        pending.load(Ordering::SeqCst),
+        0,
+        "the signal was not taken"
+    );
+    (run, seen)
+}
+
+#[test]
+fn forwarded_signal_reaches_the_whole_group() {
+    let started = Instant::now();
+    let (run, members) = run_and_forward(
+        child(&["fork-hold", "30000", "sleep", "30000"]),
+        Duration::from_secs(5),
+        2, // SIGINT
+        2,
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "not forwarded");
+    assert!(!run.timed_out);
+    assert_eq!(run.signal(), Some(2), "{:?}", run.status);
+    assert_eq!(run.exit_code(), 130);
+    assert!(run.fault.is_none(), "{:?}", run.fault);
+    for pid in members {
+        assert!(wait_dead(pid), "{pid} of the group survived");
+    }
+}
+
+#[test]
+fn forwarded_signal_the_group_ignores_ends_in_sigkill_after_the_grace_period() {
+    let started = Instant::now();
+    let (run, members) = run_and_forward(
+        child(&["ignore-term", "fork-hold", "30000", "sleep", "30000"]),
+        Duration::from_millis(300),
+        15, // SIGTERM
+        2,
+    );
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(!run.timed_out);
+    assert_eq!(run.signal(), Some(9), "{:?}", run.status);
+    assert_eq!(run.exit_code(), 137);
+    for pid in members {
+        assert!(wait_dead(pid), "{pid} of the group survived");
+    }
 }

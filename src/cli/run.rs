@@ -4,6 +4,8 @@ use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use spoolscan::{Event, Profile, Report, Run, RunStdin, Runner, Scanner, Sink};
@@ -79,13 +81,60 @@ impl RunArgs {
         if let Some(f) = &self.stdin {
             runner.stdin(RunStdin::File(f.clone()));
         }
+        if let Some(f) = forwarding() {
+            runner.forward_signals(f.pending.clone());
+        }
         runner
+    }
+}
+
+/// Signal handlers that pass signals on to the command while it runs.
+struct Forwarding {
+    /// The signal received and not yet forwarded (0: none).
+    pending: Arc<AtomicUsize>,
+    /// Set once the command has exited: signals then act as if no handler were installed.
+    done: Arc<AtomicBool>,
+}
+
+/// Installs the handlers for the signals `run` forwards, once. `None` (with a logged reason)
+/// when a handler cannot be installed: the command then does not see those signals.
+fn forwarding() -> Option<&'static Forwarding> {
+    static FORWARDING: OnceLock<Option<Forwarding>> = OnceLock::new();
+    FORWARDING
+        .get_or_init(|| {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+            let f = Forwarding {
+                pending: Arc::new(AtomicUsize::new(0)),
+                done: Arc::new(AtomicBool::new(false)),
+            };
+            for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
+                // The default action first: once `done` is set it ends this process as usual.
+                let r = signal_hook::flag::register_conditional_default(sig, f.done.clone())
+                    .and_then(|_| {
+                        signal_hook::flag::register_usize(sig, f.pending.clone(), sig as usize)
+                    });
+                if let Err(e) = r {
+                    log::warn!("cannot install a handler for signal {sig}: {e}");
+                    return None;
+                }
+            }
+            Some(f)
+        })
+        .as_ref()
+}
+
+/// The command has exited: from now on the forwarded signals act on spoolscan itself again.
+pub fn stop_forwarding() {
+    if let Some(f) = forwarding() {
+        f.done.store(true, Ordering::SeqCst);
     }
 }
 
 /// Spools the command, printing warnings; maps start failures to 126/127/125.
 pub fn spool(args: &RunArgs) -> Result<Run, Exit> {
-    let run = args.runner().run().map_err(|e| {
+    let run = args.runner().run();
+    stop_forwarding();
+    let run = run.map_err(|e| {
         eprintln!("spoolscan: {e}");
         Exit::Code(e.exit_code())
     })?;
@@ -205,6 +254,7 @@ fn follow(args: &RunArgs) -> Result<(), Exit> {
         None => scanner(args)?,
     };
     let mut running = args.runner().start().map_err(|e| {
+        stop_forwarding();
         eprintln!("spoolscan: {e}");
         Exit::Code(e.exit_code())
     })?;
@@ -249,7 +299,9 @@ fn follow(args: &RunArgs) -> Result<(), Exit> {
 
 /// Waits for the command (after following it), printing the warnings not printed yet.
 fn wait(running: spoolscan::Running, warned: usize) -> Result<Run, Exit> {
-    let run = running.wait().map_err(|e| {
+    let run = running.wait();
+    stop_forwarding();
+    let run = run.map_err(|e| {
         eprintln!("spoolscan: {e}");
         Exit::Code(e.exit_code())
     })?;
