@@ -273,11 +273,13 @@ impl Probe {
         } else {
             &w[s..e]
         };
+        // Keys are short: an inline comparison beats a call to memcmp.
+        let same = |k: &[u8]| k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b);
         Ok(self.nodes[node]
             .children
             .iter()
             .copied()
-            .find(|&c| &*self.nodes[c].key == key))
+            .find(|&c| same(&self.nodes[c].key)))
     }
 
     /// Decides the rules at trie node `c` (and below) from the value under the cursor.
