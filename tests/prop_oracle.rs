@@ -77,9 +77,35 @@ const KEYS: &[&str] = &[
     "",
 ];
 
+/// Pieces of long string bodies (each a valid escaped sequence): runs of backslashes and
+/// escaped quotes across the probe's 16- and 64-byte blocks, JSON inside a string.
+const PIECES: &[&str] = &[
+    "x",
+    "abcdefgh",
+    " ",
+    "\\\"",
+    "\\\\",
+    "\\\\\\\"",
+    "\\\\\\\\",
+    "\\n",
+    "\\u0041",
+    "{\\\"type\\\":\\\"error\\\"}",
+    "\\\"item\\\":{",
+];
+
+/// A string value of 0 to about 600 bytes made of [`PIECES`].
+fn long_string(r: &mut Rng, out: &mut String) {
+    out.push('"');
+    for _ in 0..r.below(120) {
+        out.push_str(r.pick(PIECES));
+    }
+    out.push('"');
+}
+
 fn gen_value(r: &mut Rng, depth: usize, out: &mut String) {
     let k = if depth >= 4 { r.below(5) } else { r.below(8) };
     match k {
+        0 if r.chance(30) => long_string(r, out),
         0 | 1 => {
             out.push('"');
             out.push_str(r.pick(STRINGS));
@@ -316,4 +342,10 @@ fn generator_covers_the_hostile_cases() {
     ] {
         assert!(has(needle), "{:?}", String::from_utf8_lossy(needle));
     }
+    // Long strings with escapes, which the probe scans in 64-byte blocks.
+    let text = String::from_utf8_lossy(&all);
+    let long_escaped = text
+        .lines()
+        .any(|l| l.len() > 300 && l.matches("\\\\\\\"").count() > 2);
+    assert!(long_escaped, "no long string with runs of backslashes");
 }
