@@ -10,7 +10,8 @@
 //!   [`Scanner::scan_file`]); a byte slice is used as is ([`Scanner::scan_slice`]); a pipe or any
 //!   [`std::io::Read`] is first copied into an unnamed temporary file through a bounded buffer,
 //!   then mapped ([`Scanner::scan_reader`]). A child process can write straight into such
-//!   spools ([`Runner`]).
+//!   spools ([`Runner`], which can also pass on the signals this process receives:
+//!   [`Runner::forward_signals`]).
 //! * **lines**: SIMD newline search (memchr) finds zero-copy [`Line`]s with 1-based numbers and
 //!   byte offsets; CR LF, a leading BOM, blank lines and a missing final LF are handled as
 //!   DESIGN §1 says ([`LineIter`] exposes the same splitting on its own).
