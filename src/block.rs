@@ -65,17 +65,32 @@ fn escaped(backslash: u64, carry: &mut u64) -> u64 {
 /// Finds the closing quote of the string whose body starts at `w[from]`: the index of the
 /// first quote not escaped by a backslash, and whether the body holds a backslash. `None`
 /// when `w` ends first.
-#[inline]
+#[inline(always)]
 pub(crate) fn string_end(w: &[u8], from: usize) -> Option<(usize, bool)> {
-    // Most strings (keys, short values) end within 16 bytes without an escape.
-    if let Some(v) = block(w, from) {
-        let q = v.cmp_eq(u8x16::splat(b'"')).move_mask() as u32;
-        let b = v.cmp_eq(u8x16::splat(b'\\')).move_mask() as u32;
-        // The first quote comes before any backslash.
-        if q != 0 && (b == 0 || q.trailing_zeros() < b.trailing_zeros()) {
-            return Some((from + q.trailing_zeros() as usize, false));
-        }
+    match short_string(w, from) {
+        Some(end) => Some((end, false)),
+        None => string_end_blocks(w, from),
     }
+}
+
+/// The end of a string body that closes within the 16 bytes at `w[from..]` before any
+/// backslash: most keys and short values. Inlined at every call; the rest is not.
+#[inline(always)]
+fn short_string(w: &[u8], from: usize) -> Option<usize> {
+    let v = block(w, from)?;
+    let q = v.cmp_eq(u8x16::splat(b'"')).move_mask() as u32;
+    let b = v.cmp_eq(u8x16::splat(b'\\')).move_mask() as u32;
+    // The first quote comes before any backslash.
+    if q != 0 && (b == 0 || q.trailing_zeros() < b.trailing_zeros()) {
+        Some(from + q.trailing_zeros() as usize)
+    } else {
+        None
+    }
+}
+
+/// [`string_end`] past the short case: 64-byte blocks.
+#[inline(never)]
+fn string_end_blocks(w: &[u8], from: usize) -> Option<(usize, bool)> {
     let mut j = from;
     let mut carry = 0u64;
     let mut esc = false;
@@ -124,15 +139,14 @@ pub(crate) fn string_end(w: &[u8], from: usize) -> Option<(usize, bool)> {
 /// skipped. It searches quotes only (with `memchr`, fast through long bodies whatever their
 /// other escapes) and keeps the first one preceded by an even run of backslashes; after a few
 /// escaped quotes it goes on like [`string_end`].
-#[inline]
+#[inline(always)]
 pub(crate) fn skip_string(w: &[u8], from: usize) -> Option<usize> {
-    if let Some(v) = block(w, from) {
-        let q = v.cmp_eq(u8x16::splat(b'"')).move_mask() as u32;
-        let b = v.cmp_eq(u8x16::splat(b'\\')).move_mask() as u32;
-        if q != 0 && (b == 0 || q.trailing_zeros() < b.trailing_zeros()) {
-            return Some(from + q.trailing_zeros() as usize);
-        }
-    }
+    short_string(w, from).or_else(|| skip_string_long(w, from))
+}
+
+/// [`skip_string`] past the short case.
+#[inline(never)]
+fn skip_string_long(w: &[u8], from: usize) -> Option<usize> {
     let mut j = from;
     for _ in 0..ESCAPED_QUOTES {
         let k = j + memchr(b'"', w.get(j..)?)?;
