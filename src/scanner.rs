@@ -392,7 +392,10 @@ impl Scanner {
                 len: bytes.len(),
                 has_lf,
             };
-            match self.settle(&at, Body::Whole(bytes), &mut report, sink)? {
+            let settled = self.settle(&at, Body::Whole(bytes), &mut report, sink)?;
+            // Classifying or decoding may have read pages the LF search had released.
+            pager.release_again_from(start);
+            match settled {
                 Settled::Go => {}
                 Settled::Stop => break,
                 Settled::NeedWhole => unreachable!("a whole line is never sent back"),

@@ -145,6 +145,50 @@ fn peak_rss_is_independent_of_file_and_skipped_line_size() {
     }
 }
 
+/// Lines within `max_line` that are read whole after their LF was found (a skipped line whose
+/// `type` follows an 8 MiB field, a retained 2 MiB line that is decoded) touch again the pages
+/// the LF search had released. They must be released again: before that fix this input
+/// (12 of each, 120 MiB) peaked at 105 MiB.
+#[test]
+fn lines_read_again_after_the_lf_search_do_not_stay_resident() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = dir.path().join("tiny.ndjson");
+    let large = dir.path().join("reread.ndjson");
+    write_transcript(&tiny, 0);
+    // In a block: the parent's big strings are freed before the runs (a child's ru_maxrss
+    // starts from the parent's RSS at spawn).
+    {
+        let mut w = BufWriter::with_capacity(MIB, File::create(&large).unwrap());
+        let skipped = "x".repeat(8 * MIB);
+        let retained = "y".repeat(2 * MIB);
+        for _ in 0..12 {
+            writeln!(
+            w,
+            "{{\"item\":{{\"id\":\"c\",\"aggregated_output\":\"{skipped}\"}},\"type\":\"item.completed\"}}"
+        )
+        .unwrap();
+            writeln!(
+            w,
+            "{{\"type\":\"item.completed\",\"item\":{{\"id\":\"m\",\"type\":\"agent_message\",\"text\":\"{retained}\"}}}}"
+        )
+        .unwrap();
+        }
+        w.into_inner().unwrap().sync_all().unwrap();
+    }
+    let t = run(&tiny, dir.path(), false);
+    let l = run(&large, dir.path(), false);
+    eprintln!("tiny {:?}, large {:?}", t.peak, l.peak);
+    assert_eq!(
+        (l.report["retained"].as_u64(), l.report["skipped"].as_u64()),
+        (Some(12), Some(12))
+    );
+    // The small constant, plus the decoder's cost of the largest retained line (a padded copy
+    // and simd-json's string buffer: about 3 times its size).
+    let bound = SLACK_KIB + 3 * 2 * 1024;
+    let grew = l.peak.maxrss_kib - t.peak.maxrss_kib;
+    assert!(grew <= bound, "peak RSS grew by {grew} KiB (> {bound} KiB)");
+}
+
 /// `spoolscan run` of a child that writes 512 MiB of NDJSON with 64 MiB skipped lines: the
 /// spools are files the child writes directly, so the parent's peak RSS stays within 16 MiB of
 /// a tiny run's.
