@@ -17,6 +17,35 @@ const PLAIN_BLOCKS: usize = 1;
 /// Escaped quotes after which [`skip_string`] goes on in blocks rather than with `memchr`.
 const ESCAPED_QUOTES: usize = 2;
 
+/// Long scans report their progress every this many bytes (see [`Release`]).
+pub(crate) const RELEASE_EVERY: usize = 1 << 20;
+
+/// Told, every [`RELEASE_EVERY`] bytes of a long scan, the offset in the scanned slice before
+/// which the scan will not look again: the scanner releases those mapped pages, so reading a
+/// 16 MiB line does not keep 16 MiB resident.
+pub(crate) type Release<'r> = &'r mut dyn FnMut(usize);
+
+/// `find` over `w[from..]` in pieces of [`RELEASE_EVERY`] bytes, reporting each piece done.
+fn find_releasing(
+    w: &[u8],
+    from: usize,
+    release: Release<'_>,
+    find: impl Fn(&[u8]) -> Option<usize>,
+) -> Option<usize> {
+    let mut j = from;
+    loop {
+        let end = w.len().min(j.saturating_add(RELEASE_EVERY));
+        if let Some(k) = find(w.get(j..end)?) {
+            return Some(j + k);
+        }
+        if end == w.len() {
+            return None;
+        }
+        release(end);
+        j = end;
+    }
+}
+
 #[inline(always)]
 fn block(w: &[u8], at: usize) -> Option<u8x16> {
     let chunk: &[u8; 16] = w.get(at..at + 16)?.try_into().ok()?;
@@ -66,10 +95,10 @@ fn escaped(backslash: u64, carry: &mut u64) -> u64 {
 /// first quote not escaped by a backslash, and whether the body holds a backslash. `None`
 /// when `w` ends first.
 #[inline(always)]
-pub(crate) fn string_end(w: &[u8], from: usize) -> Option<(usize, bool)> {
+pub(crate) fn string_end(w: &[u8], from: usize, release: Release<'_>) -> Option<(usize, bool)> {
     match short_string(w, from) {
         Some(end) => Some((end, false)),
-        None => string_end_blocks(w, from),
+        None => string_end_blocks(w, from, release),
     }
 }
 
@@ -90,12 +119,17 @@ fn short_string(w: &[u8], from: usize) -> Option<usize> {
 
 /// [`string_end`] past the short case: 64-byte blocks.
 #[inline(never)]
-fn string_end_blocks(w: &[u8], from: usize) -> Option<(usize, bool)> {
+fn string_end_blocks(w: &[u8], from: usize, release: Release<'_>) -> Option<(usize, bool)> {
     let mut j = from;
     let mut carry = 0u64;
     let mut esc = false;
     let mut clean_blocks = 0;
+    let mut report_at = from.saturating_add(RELEASE_EVERY);
     while j < w.len() {
+        if j >= report_at {
+            release(j);
+            report_at = j.saturating_add(RELEASE_EVERY);
+        }
         let (q, b) = masks64(w, j);
         if b == 0 && carry == 0 {
             if q != 0 {
@@ -105,7 +139,10 @@ fn string_end_blocks(w: &[u8], from: usize) -> Option<(usize, bool)> {
             if clean_blocks == PLAIN_BLOCKS {
                 // A long plain run: let memchr find the next quote or backslash, and go on
                 // in blocks from there (the byte before it is neither, so nothing carries).
-                let k = memchr2(b'"', b'\\', w.get(j + 64..)?)? + j + 64;
+                if j + 64 > w.len() {
+                    return None;
+                }
+                let k = find_releasing(w, j + 64, release, |h| memchr2(b'"', b'\\', h))?;
                 if w[k] == b'"' {
                     return Some((k, esc));
                 }
@@ -140,16 +177,16 @@ fn string_end_blocks(w: &[u8], from: usize) -> Option<(usize, bool)> {
 /// other escapes) and keeps the first one preceded by an even run of backslashes; after a few
 /// escaped quotes it goes on like [`string_end`].
 #[inline(always)]
-pub(crate) fn skip_string(w: &[u8], from: usize) -> Option<usize> {
-    short_string(w, from).or_else(|| skip_string_long(w, from))
+pub(crate) fn skip_string(w: &[u8], from: usize, release: Release<'_>) -> Option<usize> {
+    short_string(w, from).or_else(|| skip_string_long(w, from, release))
 }
 
 /// [`skip_string`] past the short case.
 #[inline(never)]
-fn skip_string_long(w: &[u8], from: usize) -> Option<usize> {
+fn skip_string_long(w: &[u8], from: usize, release: Release<'_>) -> Option<usize> {
     let mut j = from;
     for _ in 0..ESCAPED_QUOTES {
-        let k = j + memchr(b'"', w.get(j..)?)?;
+        let k = find_releasing(w, j, release, |h| memchr(b'"', h))?;
         // The byte before the body is its opening quote, so the run stops there.
         let run = w[from..k].iter().rev().take_while(|&&b| b == b'\\').count();
         if run % 2 == 0 {
@@ -159,19 +196,20 @@ fn skip_string_long(w: &[u8], from: usize) -> Option<usize> {
     }
     // Dense with escaped quotes (JSON inside a string): blocks cost the same whatever the
     // escapes. The byte after an escaped quote starts afresh, so nothing carries into `j`.
-    string_end(w, j).map(|(end, _)| end)
+    string_end(w, j, release).map(|(end, _)| end)
 }
 
 /// The index of the first byte of `"{}[]` in `w[from..]`: the next byte that changes the
 /// nesting or starts a string, when skipping a container.
 #[inline(always)]
-pub(crate) fn structural(w: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn structural(w: &[u8], from: usize, release: Release<'_>) -> Option<usize> {
     let quote = u8x16::splat(b'"');
     // Setting bit 0x20 maps `[` (0x5B) to `{` (0x7B) and `]` (0x5D) to `}` (0x7D), and no
     // other byte to either.
     let fold = u8x16::splat(0x20);
     let (open, close) = (u8x16::splat(b'{'), u8x16::splat(b'}'));
     let mut j = from;
+    let mut report_at = from.saturating_add(RELEASE_EVERY);
     loop {
         let Some(v) = block(w, j) else {
             return w
@@ -186,6 +224,10 @@ pub(crate) fn structural(w: &[u8], from: usize) -> Option<usize> {
             return Some(j + m.trailing_zeros() as usize);
         }
         j += 16;
+        if j >= report_at {
+            release(j);
+            report_at = j.saturating_add(RELEASE_EVERY);
+        }
     }
 }
 
@@ -216,7 +258,7 @@ mod tests {
                     .position(|&b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']'))
                     .map(|k| from + k)
             });
-            prop_assert_eq!(structural(&w, from), naive5);
+            prop_assert_eq!(structural(&w, from, &mut |_| {}), naive5);
         }
 
         #[test]
@@ -232,8 +274,8 @@ mod tests {
             ),
             from in 0usize..410,
         ) {
-            prop_assert_eq!(string_end(&w, from), naive_string_end(&w, from));
-            prop_assert_eq!(skip_string(&w, from), naive_string_end(&w, from).map(|e| e.0));
+            prop_assert_eq!(string_end(&w, from, &mut |_| {}), naive_string_end(&w, from));
+            prop_assert_eq!(skip_string(&w, from, &mut |_| {}), naive_string_end(&w, from).map(|e| e.0));
         }
 
         #[test]
@@ -249,8 +291,8 @@ mod tests {
                 w.extend(std::iter::repeat_n(b'x', n));
                 w.extend_from_slice(tail);
             }
-            prop_assert_eq!(string_end(&w, from), naive_string_end(&w, from));
-            prop_assert_eq!(skip_string(&w, from), naive_string_end(&w, from).map(|e| e.0));
+            prop_assert_eq!(string_end(&w, from, &mut |_| {}), naive_string_end(&w, from));
+            prop_assert_eq!(skip_string(&w, from, &mut |_| {}), naive_string_end(&w, from).map(|e| e.0));
         }
     }
 
@@ -270,6 +312,33 @@ mod tests {
         None
     }
 
+    /// Long scans report their progress, in order, and never past what they have read.
+    #[test]
+    fn long_scans_report_progress() {
+        let n = 5 * RELEASE_EVERY + 100;
+        let check = |w: &[u8], end: usize, scan: &dyn Fn(&[u8], Release<'_>) -> Option<usize>| {
+            let mut seen = Vec::new();
+            assert_eq!(scan(w, &mut |i| seen.push(i)), Some(end));
+            assert!(seen.len() >= 4, "{seen:?}");
+            assert!(seen.windows(2).all(|p| p[0] < p[1]), "{seen:?}");
+            assert!(seen.iter().all(|&i| i <= end), "{seen:?}");
+        };
+        // A plain string, one dense with escaped quotes, and a container of numbers.
+        let mut plain = vec![b'a'; n];
+        plain.push(b'"');
+        check(&plain, n, &|w, r| skip_string(w, 0, r));
+        check(&plain, n, &|w, r| string_end(w, 0, r).map(|e| e.0));
+        let mut dense = b"\\\"".repeat(n / 2);
+        dense.push(b'"');
+        let end = dense.len() - 1;
+        check(&dense, end, &|w, r| skip_string(w, 0, r));
+        check(&dense, end, &|w, r| string_end(w, 0, r).map(|e| e.0));
+        let mut numbers = b"1,".repeat(n / 2);
+        numbers.push(b']');
+        let end = numbers.len() - 1;
+        check(&numbers, end, &|w, r| structural(w, 0, r));
+    }
+
     #[test]
     fn string_end_cases() {
         type Case = (&'static [u8], Option<(usize, bool)>);
@@ -281,16 +350,25 @@ mod tests {
             (b"", None),
         ];
         for (w, want) in cases {
-            assert_eq!(string_end(w, 0), *want, "{:?}", String::from_utf8_lossy(w));
+            assert_eq!(
+                string_end(w, 0, &mut |_| {}),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(w)
+            );
         }
         // Escapes across the 64-byte block boundary, at every alignment.
         for pad in 0..140 {
             for tail in [&b"\\\"x\""[..], b"\\\\\"", b"\\\\\\\"\""] {
                 let mut w = vec![b'y'; pad];
                 w.extend_from_slice(tail);
-                assert_eq!(string_end(&w, 0), naive_string_end(&w, 0), "{pad} {tail:?}");
+                assert_eq!(
+                    string_end(&w, 0, &mut |_| {}),
+                    naive_string_end(&w, 0),
+                    "{pad} {tail:?}"
+                );
                 let want = naive_string_end(&w, 0).map(|e| e.0);
-                assert_eq!(skip_string(&w, 0), want, "{pad} {tail:?}");
+                assert_eq!(skip_string(&w, 0, &mut |_| {}), want, "{pad} {tail:?}");
             }
         }
     }

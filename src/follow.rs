@@ -366,7 +366,9 @@ impl Follower {
                 };
                 self.number += 1;
                 let body = Body::Whole(&self.buf[self.start..end]);
-                let r = self.scanner.settle(&at, body, &mut self.report, sink)?;
+                let r = self
+                    .scanner
+                    .settle(&at, body, &mut self.report, sink, &mut |_| {})?;
                 self.stopped |= r == Settled::Stop;
             }
         }
@@ -534,7 +536,9 @@ impl Follower {
                 has_lf: true,
             };
             let body = Body::Whole(&self.buf[self.start..end]);
-            let r = self.scanner.settle(&at, body, &mut self.report, sink)?;
+            let r = self
+                .scanner
+                .settle(&at, body, &mut self.report, sink, &mut |_| {})?;
             debug_assert_ne!(r, Settled::NeedWhole);
             self.stopped |= r == Settled::Stop;
             self.start = term + 1;
@@ -591,13 +595,19 @@ impl Follower {
             blank: long.blank,
             complete,
         };
-        let mut r = self.scanner.settle(&at, head, &mut self.report, sink)?;
+        let mut r = self
+            .scanner
+            .settle(&at, head, &mut self.report, sink, &mut |_| {})?;
         if r == Settled::NeedWhole {
             debug_assert!(len <= ceiling);
             self.read_whole(long.offset, len)?;
-            r = self
-                .scanner
-                .settle(&at, Body::Whole(&self.whole), &mut self.report, sink)?;
+            r = self.scanner.settle(
+                &at,
+                Body::Whole(&self.whole),
+                &mut self.report,
+                sink,
+                &mut |_| {},
+            )?;
             debug_assert_ne!(r, Settled::NeedWhole);
             if self.whole.capacity() > KEEP_WHOLE {
                 self.whole = Vec::new();

@@ -179,10 +179,25 @@ impl Probe {
     /// `exact` says the window is the whole line: running out of bytes before the top-level
     /// object closes is then a syntax error rather than [`Outcome::Undecided`].
     pub(crate) fn classify(&mut self, window: &[u8], exact: bool) -> Outcome {
+        self.classify_releasing(window, exact, &mut |_| {})
+    }
+
+    /// [`classify`](Probe::classify), telling `release` as a long scan moves on (see
+    /// [`block::Release`]).
+    pub(crate) fn classify_releasing(
+        &mut self,
+        window: &[u8],
+        exact: bool,
+        release: block::Release<'_>,
+    ) -> Outcome {
         self.failed.iter_mut().for_each(|f| *f = false);
         self.seen.iter_mut().for_each(|s| *s = false);
         self.undecided = self.rules.len();
-        let mut cur = Cur { w: window, i: 0 };
+        let mut cur = Cur {
+            w: window,
+            i: 0,
+            release,
+        };
         match self.line(&mut cur) {
             Ok(()) => Outcome::Skip,
             Err(Stop::Decided) => self.decided,
@@ -384,8 +399,22 @@ impl Probe {
     /// True when `line` holds one complete JSON value: strings closed, brackets balanced and
     /// paired, nothing but whitespace after it. A structural check only (no validation of
     /// scalars or UTF-8), for lines too large to parse.
+    #[cfg(test)]
     pub(crate) fn is_complete(&mut self, line: &[u8]) -> bool {
-        let mut cur = Cur { w: line, i: 0 };
+        self.is_complete_releasing(line, &mut |_| {})
+    }
+
+    /// [`is_complete`](Probe::is_complete), telling `release` as the scan moves on.
+    pub(crate) fn is_complete_releasing(
+        &mut self,
+        line: &[u8],
+        release: block::Release<'_>,
+    ) -> bool {
+        let mut cur = Cur {
+            w: line,
+            i: 0,
+            release,
+        };
         cur.skip_ws();
         let scalar = matches!(
             line.get(cur.i),
@@ -427,7 +456,7 @@ impl Probe {
         let w = cur.w;
         let mut depth = 0usize;
         let mut i = cur.i;
-        while let Some(at) = block::structural(w, i) {
+        while let Some(at) = block::structural(w, i, &mut *cur.release) {
             i = at;
             let b = w[i];
             match b {
@@ -478,6 +507,8 @@ impl Probe {
 struct Cur<'a> {
     w: &'a [u8],
     i: usize,
+    /// Told when a long scan has moved on (see [`block::Release`]).
+    release: block::Release<'a>,
 }
 
 impl Cur<'_> {
@@ -496,7 +527,7 @@ impl Cur<'_> {
     /// Moves past the string whose opening quote is under the cursor.
     #[inline]
     fn skip_string(&mut self) -> Step {
-        let end = block::skip_string(self.w, self.i + 1).ok_or(Stop::Eof)?;
+        let end = block::skip_string(self.w, self.i + 1, &mut *self.release).ok_or(Stop::Eof)?;
         self.i = end + 1;
         Ok(())
     }
@@ -506,7 +537,7 @@ impl Cur<'_> {
     #[inline]
     fn string(&mut self) -> Step<(usize, usize, bool)> {
         let start = self.i + 1;
-        let (end, esc) = block::string_end(self.w, start).ok_or(Stop::Eof)?;
+        let (end, esc) = block::string_end(self.w, start, &mut *self.release).ok_or(Stop::Eof)?;
         self.i = end + 1;
         Ok((start, end, esc))
     }

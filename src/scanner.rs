@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use memchr::memchr;
 
+use crate::block::Release;
 use crate::decode::{Decoder, Event};
 use crate::error::{ConfigError, Error};
 use crate::lines::{Line, content_end, first_line_start, is_blank};
@@ -392,7 +393,15 @@ impl Scanner {
                 len: bytes.len(),
                 has_lf,
             };
-            let settled = self.settle(&at, Body::Whole(bytes), &mut report, sink)?;
+            // A long line read again by the probe: release what it has gone past, in steps.
+            let mut again = start;
+            let mut release = |i: usize| {
+                if start + i >= again + RELEASE_STEP {
+                    pager.release_range(again, start + i);
+                    again = start + i;
+                }
+            };
+            let settled = self.settle(&at, Body::Whole(bytes), &mut report, sink, &mut release)?;
             // Classifying or decoding may have read pages the LF search had released.
             pager.release_again_from(start);
             match settled {
@@ -421,12 +430,16 @@ impl Scanner {
     /// from those bytes when the contract allows it; otherwise nothing is counted or pushed and
     /// [`Settled::NeedWhole`] asks the caller to come back with the whole line (at most
     /// `ceiling` bytes: above the ceiling a head always suffices).
+    ///
+    /// `release` is told, as a long line is scanned, the offset in it before which the scan
+    /// will not look again (the full scan releases those mapped pages; see [`Release`]).
     pub(crate) fn settle<S: Sink>(
         &mut self,
         at: &At,
         body: Body<'_>,
         report: &mut Report,
         sink: &mut S,
+        release: Release<'_>,
     ) -> Result<Settled, S::Error> {
         let c = &self.config;
         let (probe_len, max_line, ceiling) = (c.probe, c.max_line, c.ceiling);
@@ -450,14 +463,18 @@ impl Scanner {
             Verdict::Retain
         } else {
             let outcome = match whole {
-                Some(bytes) if l <= max_line => self.probe.classify(bytes, true),
+                Some(bytes) if l <= max_line => {
+                    self.probe.classify_releasing(bytes, true, &mut *release)
+                }
                 // A decision reached inside a prefix is the decision on the whole line (the
                 // probe stops where it decides); only an undecided or retained line needs more.
                 None if l <= max_line => match self.probe.classify(head, false) {
                     Outcome::Retain(_) | Outcome::Undecided => return Ok(Settled::NeedWhole),
                     o => o,
                 },
-                _ => self.probe.classify(&head[..probe_len], false),
+                _ => self
+                    .probe
+                    .classify_releasing(&head[..probe_len], false, &mut *release),
             };
             match outcome {
                 Outcome::Retain(_) => Verdict::Retain,
@@ -483,8 +500,8 @@ impl Scanner {
         }
         report.lines += 1;
         // Structural completeness of a line over the ceiling (never parsed).
-        let structurally_complete = |probe: &mut Probe| match whole {
-            Some(bytes) => probe.is_complete(bytes),
+        let mut structurally_complete = |probe: &mut Probe| match whole {
+            Some(bytes) => probe.is_complete_releasing(bytes, &mut *release),
             None => complete.expect("a head over the ceiling without LF comes with `complete`"),
         };
         // Whether the line parsed, where the decoder has looked at it.

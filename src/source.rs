@@ -91,26 +91,32 @@ impl<'m> Pager<'m> {
         self.released = end;
     }
 
-    /// Releases again the pages from `from` up to the watermark: a line whose LF search
-    /// released its first pages and that was then read again (to classify or decode it)
-    /// refaulted them, and the watermark alone would never release them a second time.
-    pub(crate) fn release_again_from(&mut self, from: usize) {
+    /// Releases the pages of `[from, to)` whatever the watermark (the page holding `from`
+    /// included, the one holding `to` not): pages read again behind the watermark, or pages
+    /// of a long line that its classification has gone past.
+    pub(crate) fn release_range(&mut self, from: usize, to: usize) {
         let Some(map) = self.map else { return };
         let start = from & !(self.page - 1);
-        if start >= self.released {
+        let end = to.min(map.len()) & !(self.page - 1);
+        if start >= end {
             return;
         }
         // SAFETY: as in `release_before`: a read-only shared mapping of a file nobody modifies
         // or truncates while we scan, so dropping page-table entries only makes later reads
-        // refault the same bytes, and no slice into the mapping changes. No borrow of these
-        // bytes is alive (the caller has settled the line). The range [start, released) is
-        // page-aligned and inside the mapping.
-        let r = unsafe {
-            map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, self.released - start)
-        };
+        // refault the same bytes, and no slice into the mapping changes. The range
+        // [start, end) is page-aligned and inside the mapping.
+        let r =
+            unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start) };
         if let Err(e) = r {
             log::debug!("madvise(DONTNEED) failed, continuing: {e}");
         }
+    }
+
+    /// Releases again the pages from `from` up to the watermark: a line whose LF search
+    /// released its first pages and that was then read again (to classify or decode it)
+    /// refaulted them, and the watermark alone would never release them a second time.
+    pub(crate) fn release_again_from(&mut self, from: usize) {
+        self.release_range(from, self.released);
     }
 }
 

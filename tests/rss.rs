@@ -189,6 +189,38 @@ fn lines_read_again_after_the_lf_search_do_not_stay_resident() {
     assert!(grew <= bound, "peak RSS grew by {grew} KiB (> {bound} KiB)");
 }
 
+/// A skipped line within `max_line` whose deciding key comes last is read whole by the probe;
+/// the pages it has gone past are released as it goes, so a run of 16 MiB lines does not keep
+/// 16 MiB of the file resident. (Sampled `RssFile`: a sample can miss a peak, never invent
+/// one, so this cannot fail spuriously; the peak was 16-20 MiB before the probe released.)
+#[test]
+fn a_line_read_whole_by_the_probe_is_released_as_it_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late-type.ndjson");
+    {
+        let mut w = BufWriter::with_capacity(MIB, File::create(&path).unwrap());
+        let head = br#"{"item":{"id":"c"},"aggregated_output":""#;
+        let tail = br#"","type":"item.completed"}"#;
+        let body = vec![b'x'; 16 * MIB - head.len() - tail.len()];
+        for _ in 0..16 {
+            w.write_all(head).unwrap();
+            w.write_all(&body).unwrap();
+            w.write_all(tail).unwrap();
+            w.write_all(b"\n").unwrap();
+        }
+        w.into_inner().unwrap().sync_all().unwrap();
+    }
+    let l = run(&path, dir.path(), false);
+    eprintln!("{:?}", l.peak);
+    assert_eq!(l.report["skipped"], 16, "{}", l.report);
+    assert_eq!(l.report["oversize_skipped"], 0, "{}", l.report);
+    assert!(
+        l.peak.file_kib <= 10 * 1024,
+        "RssFile reached {} KiB while reading 16 MiB lines",
+        l.peak.file_kib
+    );
+}
+
 /// `spoolscan run` of a child that writes 512 MiB of NDJSON with 64 MiB skipped lines: the
 /// spools are files the child writes directly, so the parent's peak RSS stays within 16 MiB of
 /// a tiny run's.
