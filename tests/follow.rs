@@ -854,7 +854,7 @@ struct Peak {
 /// `spoolscan run --follow` of `spoolscan-test-child transcript N` in a fresh process.
 fn follow_transcript(dir: &Path, rounds: u32) -> Peak {
     let stats = dir.join(format!("stats{rounds}.json"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_spoolscan"));
+    let mut cmd = peak::command(env!("CARGO_BIN_EXE_spoolscan"));
     cmd.args(["run", "--follow", "--quiet", "--spool-dir"])
         .arg(dir)
         .arg("--stats")

@@ -1,13 +1,14 @@
 //! Peak-RSS test: `spoolscan scan` in fresh processes on a tiny transcript and on a generated
 //! one of at least 256 MiB with skipped lines of 32 MiB and more. The large run's peak RSS may
 //! exceed the tiny run's by at most 16 MiB (DESIGN §6, §11), and both must report the right
-//! retained count. Peak RSS comes from `wait4`'s rusage (`ru_maxrss`); RssAnon and RssFile are
-//! sampled from /proc while the child runs, so a regression can be diagnosed.
+//! retained count. Peak RSS comes from GNU time (else `wait4`'s `ru_maxrss`, which is raised to
+//! the test process's own: see `common/peak.rs`); RssAnon and RssFile are sampled from /proc
+//! while the child runs, so a regression can be diagnosed.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 #[path = "common/peak.rs"]
 mod peak;
@@ -95,7 +96,7 @@ struct Run {
 /// Runs `spoolscan scan` on `input` (as a path, or piped through stdin) in a fresh process.
 fn run(input: &Path, dir: &Path, via_pipe: bool) -> Run {
     let report = dir.join(if via_pipe { "pipe.json" } else { "file.json" });
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_spoolscan"));
+    let mut cmd = peak::command(env!("CARGO_BIN_EXE_spoolscan"));
     cmd.args(["scan", "--quiet", "--stats"])
         .arg(&report)
         .args(CODEX)
@@ -229,7 +230,7 @@ fn spooled_run_peak_rss_is_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let run = |rounds: u32| {
         let stats = dir.path().join(format!("run{rounds}.json"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_spoolscan"));
+        let mut cmd = peak::command(env!("CARGO_BIN_EXE_spoolscan"));
         cmd.args(["run", "--quiet", "--spool-dir"])
             .arg(dir.path())
             .arg("--stats")
