@@ -11,7 +11,6 @@
 use memchr::memmem;
 
 use crate::block;
-
 use crate::select::{Matcher, Selector};
 
 /// What the probe decided about one line.
