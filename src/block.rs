@@ -34,7 +34,7 @@ fn find_releasing(
 ) -> Option<usize> {
     let mut j = from;
     loop {
-        let end = w.len().min(j.saturating_add(RELEASE_EVERY));
+        let end = w.len().min(j + RELEASE_EVERY);
         if let Some(k) = find(w.get(j..end)?) {
             return Some(j + k);
         }
@@ -124,11 +124,11 @@ fn string_end_blocks(w: &[u8], from: usize, release: Release<'_>) -> Option<(usi
     let mut carry = 0u64;
     let mut esc = false;
     let mut clean_blocks = 0;
-    let mut report_at = from.saturating_add(RELEASE_EVERY);
+    let mut report_at = from + RELEASE_EVERY;
     while j < w.len() {
         if j >= report_at {
             release(j);
-            report_at = j.saturating_add(RELEASE_EVERY);
+            report_at = j + RELEASE_EVERY;
         }
         let (q, b) = masks64(w, j);
         if b == 0 && carry == 0 {
@@ -209,7 +209,7 @@ pub(crate) fn structural(w: &[u8], from: usize, release: Release<'_>) -> Option<
     let fold = u8x16::splat(0x20);
     let (open, close) = (u8x16::splat(b'{'), u8x16::splat(b'}'));
     let mut j = from;
-    let mut report_at = from.saturating_add(RELEASE_EVERY);
+    let mut report_at = from + RELEASE_EVERY;
     loop {
         let Some(v) = block(w, j) else {
             return w
@@ -226,7 +226,7 @@ pub(crate) fn structural(w: &[u8], from: usize, release: Release<'_>) -> Option<
         j += 16;
         if j >= report_at {
             release(j);
-            report_at = j.saturating_add(RELEASE_EVERY);
+            report_at = j + RELEASE_EVERY;
         }
     }
 }

@@ -115,8 +115,12 @@ impl<'m> Pager<'m> {
     /// Releases again the pages from `from` up to the watermark: a line whose LF search
     /// released its first pages and that was then read again (to classify or decode it)
     /// refaulted them, and the watermark alone would never release them a second time.
+    #[inline]
     pub(crate) fn release_again_from(&mut self, from: usize) {
-        self.release_range(from, self.released);
+        // Usually the line starts past the watermark: nothing was released under it.
+        if from < self.released {
+            self.release_range(from, self.released);
+        }
     }
 }
 
