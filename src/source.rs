@@ -67,27 +67,11 @@ impl<'m> Pager<'m> {
     /// has accumulated.
     #[inline]
     pub(crate) fn release_before(&mut self, offset: usize) {
-        let Some(map) = self.map else { return };
-        if offset < self.released + RELEASE_STEP {
+        if self.map.is_none() || offset < self.released + RELEASE_STEP {
             return;
         }
         let end = offset & !(self.page - 1);
-        // SAFETY: the mapping is a read-only, shared mapping of a file that nobody modifies or
-        // truncates while we scan (the caller's promise when mapping; spools are unnamed so no
-        // one else can open them). MADV_DONTNEED on such a mapping only drops our page-table
-        // entries: a later access refaults the same bytes from the page cache or the file, so
-        // slices into the mapping stay valid and unchanged. The range [released, end) is
-        // page-aligned (both ends are multiples of the page size) and inside the mapping.
-        let r = unsafe {
-            map.unchecked_advise_range(
-                UncheckedAdvice::DontNeed,
-                self.released,
-                end - self.released,
-            )
-        };
-        if let Err(e) = r {
-            log::debug!("madvise(DONTNEED) failed, continuing: {e}");
-        }
+        self.release_range(self.released, end);
         self.released = end;
     }
 
@@ -101,10 +85,12 @@ impl<'m> Pager<'m> {
         if start >= end {
             return;
         }
-        // SAFETY: as in `release_before`: a read-only shared mapping of a file nobody modifies
-        // or truncates while we scan, so dropping page-table entries only makes later reads
-        // refault the same bytes, and no slice into the mapping changes. The range
-        // [start, end) is page-aligned and inside the mapping.
+        // SAFETY: the mapping is a read-only, shared mapping of a file that nobody modifies or
+        // truncates while we scan (the caller's promise when mapping; spools are unnamed so no
+        // one else can open them). MADV_DONTNEED on such a mapping only drops our page-table
+        // entries: a later access refaults the same bytes from the page cache or the file, so
+        // slices into the mapping stay valid and unchanged. The range [start, end) is
+        // page-aligned (both ends are multiples of the page size) and inside the mapping.
         let r =
             unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start) };
         if let Err(e) = r {

@@ -908,14 +908,7 @@ impl Running {
                 }
             } else if self.deadline.is_some_and(|d| now >= d) {
                 self.timed_out = true;
-                self.group
-                    .signal(Signal::TERM)
-                    .map_err(|e| self.wait_err(e))?;
-                // A stopped process acts on SIGTERM only once continued.
-                self.group
-                    .signal(Signal::CONT)
-                    .map_err(|e| self.wait_err(e))?;
-                self.kill_at = Some(now + self.grace);
+                self.stop_group(Signal::TERM, now)?;
             }
         }
         Ok(false)
@@ -938,6 +931,15 @@ impl Running {
             "forwarding signal {raw} to the process group of {}",
             self.program
         );
+        self.stop_group(sig, now)?;
+        // Wake up promptly to see the child go.
+        self.nap = POLL_MIN;
+        Ok(())
+    }
+
+    /// Sends `sig` to the group, then `SIGCONT` (a stopped process acts on a signal only once
+    /// continued), and starts the grace period after which the group is killed.
+    fn stop_group(&mut self, sig: Signal, now: Instant) -> Result<(), SpoolError> {
         self.group.signal(sig).map_err(|e| self.wait_err(e))?;
         self.group
             .signal(Signal::CONT)
@@ -945,8 +947,6 @@ impl Running {
         if self.kill_at.is_none() {
             self.kill_at = Some(now + self.grace);
         }
-        // Wake up promptly to see the child go.
-        self.nap = POLL_MIN;
         Ok(())
     }
 
