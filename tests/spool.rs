@@ -45,13 +45,17 @@ fn grandchild_pid(run: &spoolscan::Run) -> i32 {
 /// Gone, or a zombie (orphaned zombies may linger where pid 1 does not reap;
 /// they hold no files). `kill(pid, 0)` succeeds on zombies, so read /proc.
 fn process_dead(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => {
-            let rest = &stat[stat.rfind(')').unwrap() + 1..];
-            matches!(rest.split_whitespace().next(), Some("Z" | "X"))
-        }
-    }
+    proc_stat(pid).is_none_or(|(live, _)| !live)
+}
+
+/// From /proc/PID/stat: whether the process is live (not a zombie) and its process group.
+/// `None` when there is no such process.
+fn proc_stat(pid: i32) -> Option<(bool, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let live = !matches!(rest.next()?, "Z" | "X");
+    let pgrp = rest.nth(1)?.parse().ok()?;
+    Some((live, pgrp))
 }
 
 fn wait_dead(pid: i32) -> bool {
@@ -713,11 +717,8 @@ fn group_members(pgid: u32) -> Vec<i32> {
         .filter_map(|e| {
             let name = e.ok()?.file_name();
             let pid: i32 = name.to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
-            let state = rest.next()?;
-            let pgrp: u32 = rest.nth(1)?.parse().ok()?;
-            (pgrp == pgid && !matches!(state, "Z" | "X")).then_some(pid)
+            let (live, pgrp) = proc_stat(pid)?;
+            (live && pgrp == pgid).then_some(pid)
         })
         .collect()
 }
