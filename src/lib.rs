@@ -135,6 +135,7 @@ mod profile;
 mod report;
 mod scanner;
 mod select;
+mod simd;
 mod sink;
 mod source;
 mod spool;

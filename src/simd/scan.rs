@@ -1,0 +1,156 @@
+//! Resumable scans over indexed blocks, for the probe: the end of a string, the end of a
+//! container. Each takes the bytes seen so far and a carried state, and either finds its end
+//! or says where to resume once more bytes are at hand.
+
+use super::{Carry, Index, Kernel, below, block_at, dispatch, escaped};
+
+/// What a resumable scan found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// The end, at this index of the scanned slice.
+    At(usize),
+    /// The slice ended first: call again from its end with more bytes and the same state.
+    More,
+}
+
+/// The state of a string scan carried between calls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Str {
+    /// 1 when the next byte is escaped by a backslash before it.
+    escape: u64,
+    /// Whether the body seen so far holds a backslash.
+    pub(crate) had_escape: bool,
+}
+
+dispatch! {
+    /// Finds the closing quote of a string body in `w[from..]`: the first quote not escaped by
+    /// an odd run of backslashes. `st` starts as `Str::default()` at the first byte of the body
+    /// and records whether the body holds a backslash.
+    pub(crate) fn string_end / string_end_at(w: &[u8], from: usize, st: &mut Str) -> Found = string_end_k;
+}
+
+#[inline(always)]
+fn string_end_k<K: Kernel>(w: &[u8], from: usize, st: &mut Str) -> Found {
+    let mut pad = [b' '; 64];
+    let mut j = from;
+    while j < w.len() {
+        let n = w.len() - j;
+        let block = block_at(w, j, &mut pad);
+        // SAFETY: `string_end_k::<K>` runs only inside `dispatch!`, after K's features were
+        // detected.
+        let (q, b) = unsafe { K::strings(block) };
+        let b = b & below(n);
+        let carried = st.escape;
+        let esc = if b == 0 && carried == 0 {
+            0
+        } else {
+            escaped(b, &mut st.escape)
+        };
+        let q = q & !esc & below(n);
+        if q != 0 {
+            let end = q.trailing_zeros() as usize;
+            st.had_escape |= carried != 0 || b & below(end) != 0;
+            return Found::At(j + end);
+        }
+        st.had_escape |= b != 0;
+        if n < 64 {
+            // The carry out of a partial block is whether its last byte ends an odd run.
+            st.escape = esc >> n & 1;
+        }
+        j += 64;
+    }
+    Found::More
+}
+
+/// Depth of the bracket-kind stack: deeper nesting is counted but its pairing not checked.
+pub(crate) const KIND_BITS: usize = 64 * 64;
+
+/// The state of a container scan carried between calls.
+#[derive(Clone, Debug)]
+pub(crate) struct Container {
+    carry: Carry,
+    depth: usize,
+    /// Bit `d`: the bracket open at depth `d` is `{` (else `[`).
+    kinds: [u64; KIND_BITS / 64],
+}
+
+impl Default for Container {
+    fn default() -> Container {
+        Container {
+            carry: Carry::default(),
+            depth: 0,
+            kinds: [0; KIND_BITS / 64],
+        }
+    }
+}
+
+impl Container {
+    /// Resets the state for a new container.
+    pub(crate) fn reset(&mut self) {
+        self.carry = Carry::default();
+        self.depth = 0;
+    }
+}
+
+/// A bracket that does not close the one open: its index and what is wrong.
+pub(crate) type Mismatch = (usize, &'static str);
+
+dispatch! {
+    /// Finds the bracket that closes the object or array opening at `w[from]` (on the first
+    /// call; later calls resume where the previous one stopped), skipping strings and checking
+    /// that brackets pair up (to [`KIND_BITS`] levels). Nothing else is validated.
+    pub(crate) fn skip_container / skip_container_at(w: &[u8], from: usize, st: &mut Container)
+        -> Result<Found, Mismatch> = skip_container_k;
+}
+
+#[inline(always)]
+fn skip_container_k<K: Kernel>(
+    w: &[u8],
+    from: usize,
+    st: &mut Container,
+) -> Result<Found, Mismatch> {
+    let mut pad = [b' '; 64];
+    let mut j = from;
+    while j < w.len() {
+        let n = w.len() - j;
+        let block = block_at(w, j, &mut pad);
+        // SAFETY: `skip_container_k::<K>` runs only inside `dispatch!`, after K's features
+        // were detected.
+        let ix = unsafe { Index::next::<K>(block, &mut st.carry) };
+        let live = !ix.in_string & below(n);
+        let mut brackets = (ix.raw.open | ix.raw.close) & live;
+        while brackets != 0 {
+            let i = brackets.trailing_zeros() as usize;
+            brackets &= brackets - 1;
+            let bit = 1u64 << i;
+            let brace = ix.raw.brace & bit != 0;
+            if ix.raw.open & bit != 0 {
+                if st.depth < KIND_BITS {
+                    let (word, b) = (st.depth / 64, st.depth % 64);
+                    st.kinds[word] = st.kinds[word] & !(1 << b) | (brace as u64) << b;
+                }
+                st.depth += 1;
+            } else {
+                if st.depth == 0 {
+                    return Err((j + i, "unbalanced bracket"));
+                }
+                st.depth -= 1;
+                if st.depth < KIND_BITS
+                    && (st.kinds[st.depth / 64] >> (st.depth % 64) & 1 == 1) != brace
+                {
+                    return Err((j + i, "mismatched bracket"));
+                }
+                if st.depth == 0 {
+                    return Ok(Found::At(j + i));
+                }
+            }
+        }
+        if n < 64 {
+            // Carries out of a partial block: the states after its last byte.
+            st.carry.escape = ix.escaped >> n & 1;
+            st.carry.in_string = 0u64.wrapping_sub(ix.in_string >> (n - 1) & 1);
+        }
+        j += 64;
+    }
+    Ok(Found::More)
+}

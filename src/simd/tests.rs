@@ -1,0 +1,329 @@
+//! Every level against the scalar reference, at every alignment and length.
+
+use proptest::prelude::*;
+
+use super::scan::{Container, Found, Str, skip_container_at, string_end_at};
+use super::*;
+
+/// The levels this machine can run.
+fn levels() -> Vec<Level> {
+    Level::ALL
+        .into_iter()
+        .filter(|l| l.is_supported())
+        .collect()
+}
+
+/// [`Kernel::raw`] at `level`.
+fn raw_at(level: Level, block: &[u8; 64]) -> Raw {
+    assert!(level.is_supported());
+    // SAFETY: each arm runs only on a supported level (asserted above).
+    unsafe {
+        match level {
+            Level::Scalar => scalar::Scalar::raw(block),
+            Level::Portable => portable::Portable::raw(block),
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 => x86::Avx2::raw(block),
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512 => x86::Avx512::raw(block),
+            #[allow(unreachable_patterns)]
+            _ => unreachable!(),
+        }
+    }
+}
+
+/// [`Kernel::strings`] and [`Kernel::prefix_xor`] at `level`.
+fn strings_at(level: Level, block: &[u8; 64]) -> ((u64, u64), u64) {
+    let x = u64::from_le_bytes(block[..8].try_into().unwrap());
+    // SAFETY: as in `raw_at`.
+    unsafe {
+        match level {
+            Level::Scalar => (
+                scalar::Scalar::strings(block),
+                scalar::Scalar::prefix_xor(x),
+            ),
+            Level::Portable => (
+                portable::Portable::strings(block),
+                portable::Portable::prefix_xor(x),
+            ),
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 => (x86::Avx2::strings(block), x86::Avx2::prefix_xor(x)),
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512 => (x86::Avx512::strings(block), x86::Avx512::prefix_xor(x)),
+            #[allow(unreachable_patterns)]
+            _ => unreachable!(),
+        }
+    }
+}
+
+/// Bytes that matter to JSON, often, and any byte, sometimes.
+fn json_byte() -> impl Strategy<Value = u8> {
+    prop_oneof![
+        4 => prop::sample::select(&b"\"\\{}[]:, \t\r\nax0"[..]),
+        1 => any::<u8>(),
+    ]
+}
+
+#[test]
+fn every_byte_at_every_position() {
+    for level in levels() {
+        for b in 0..=255u8 {
+            for pos in [0, 1, 15, 16, 31, 32, 33, 47, 63] {
+                let mut block = [b'a'; 64];
+                block[pos] = b;
+                assert_eq!(
+                    raw_at(level, &block),
+                    scalar::raw(&block),
+                    "{level:?} byte {b:#x} at {pos}"
+                );
+                assert_eq!(strings_at(level, &block), strings_at(Level::Scalar, &block));
+            }
+        }
+    }
+}
+
+#[test]
+fn prefix_xor_matches_a_running_parity() {
+    for x in [
+        0u64,
+        1,
+        0x8000_0000_0000_0000,
+        0xdead_beef_1234_5678,
+        u64::MAX,
+    ] {
+        let mut want = 0u64;
+        let mut parity = 0u64;
+        for i in 0..64 {
+            parity ^= x >> i & 1;
+            want |= parity << i;
+        }
+        assert_eq!(prefix_xor(x), want);
+        for level in levels() {
+            let mut block = [0u8; 64];
+            block[..8].copy_from_slice(&x.to_le_bytes());
+            assert_eq!(strings_at(level, &block).1, want, "{level:?}");
+        }
+    }
+}
+
+/// The reference: one byte at a time, the escape and string states of JSON text.
+/// Returns per byte (escaped, real quote, in string as `Index::in_string` defines it).
+fn sequential(w: &[u8]) -> Vec<(bool, bool, bool)> {
+    let mut out = Vec::with_capacity(w.len());
+    let (mut escape, mut inside) = (false, false);
+    for &b in w {
+        let esc = escape;
+        escape = !esc && b == b'\\';
+        let quote = b == b'"' && !esc;
+        if quote {
+            inside = !inside;
+        }
+        // An opening quote is inside its string, a closing one is not.
+        out.push((esc, quote, inside));
+    }
+    out
+}
+
+/// Indexes `w` from `from` in blocks at `level`, as the scans do.
+fn indexed(level: Level, w: &[u8], from: usize) -> Vec<(bool, bool, bool)> {
+    let mut out = Vec::new();
+    let mut carry = Carry::default();
+    let mut pad = [0u8; 64];
+    let mut j = from;
+    while j < w.len() {
+        let n = (w.len() - j).min(64);
+        let raw = raw_at(level, block_at(w, j, &mut pad));
+        // SAFETY: `raw_at` asserted the level is supported; `from_raw` runs its prefix XOR.
+        let ix = unsafe {
+            match level {
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx2 => Index::from_raw::<x86::Avx2>(raw, &mut carry),
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx512 => Index::from_raw::<x86::Avx512>(raw, &mut carry),
+                _ => Index::from_raw::<scalar::Scalar>(raw, &mut carry),
+            }
+        };
+        for i in 0..n {
+            out.push((
+                ix.escaped >> i & 1 == 1,
+                ix.quote >> i & 1 == 1,
+                ix.in_string >> i & 1 == 1,
+            ));
+        }
+        j += 64;
+    }
+    out
+}
+
+fn naive_string_end(w: &[u8], from: usize) -> Option<(usize, bool)> {
+    let mut j = from;
+    let mut esc = false;
+    while j < w.len() {
+        match w[j] {
+            b'"' => return Some((j, esc)),
+            b'\\' => {
+                esc = true;
+                j += 2;
+            }
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// The reference container skip: one byte at a time. As in the indexer, a backslash escapes
+/// a quote or backslash after it wherever it is (outside strings it is invalid JSON anyway).
+fn naive_container(w: &[u8], from: usize) -> Result<Option<usize>, usize> {
+    let mut stack = Vec::new();
+    let mut j = from;
+    while j < w.len() {
+        match w[j] {
+            b'\\' if matches!(w.get(j + 1), Some(b'"' | b'\\')) => j += 1,
+            b'"' => match naive_string_end(w, j + 1) {
+                Some((e, _)) => j = e,
+                None => return Ok(None),
+            },
+            b @ (b'{' | b'[') => stack.push(b),
+            b @ (b'}' | b']') => {
+                let open = stack.pop().ok_or(j)?;
+                if (open == b'{') != (b == b'}') {
+                    return Err(j);
+                }
+                if stack.is_empty() {
+                    return Ok(Some(j));
+                }
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    Ok(None)
+}
+
+/// Runs a resumable scan over `w[..]` fed in pieces ending at `cuts`.
+fn in_pieces<S>(
+    w: &[u8],
+    from: usize,
+    cuts: &[usize],
+    st: &mut S,
+    mut scan: impl FnMut(&[u8], usize, &mut S) -> Result<Found, usize>,
+) -> Result<Option<usize>, usize> {
+    let mut ends: Vec<usize> = cuts.iter().map(|&c| c.min(w.len())).collect();
+    ends.push(w.len());
+    ends.sort_unstable();
+    let mut j = from;
+    for end in ends {
+        if end <= j {
+            continue;
+        }
+        match scan(&w[..end], j, st)? {
+            Found::At(i) => return Ok(Some(i)),
+            Found::More => j = end,
+        }
+    }
+    Ok(None)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn raw_matches_scalar(block in prop::collection::vec(json_byte(), 64)) {
+        let block: [u8; 64] = block.try_into().unwrap();
+        for level in levels() {
+            prop_assert_eq!(raw_at(level, &block), scalar::raw(&block), "{:?}", level);
+        }
+    }
+
+    #[test]
+    fn index_matches_sequential(w in prop::collection::vec(json_byte(), 0..300)) {
+        for from in 0..w.len().min(70) {
+            let want = sequential(&w[from..]);
+            for level in levels() {
+                prop_assert_eq!(&indexed(level, &w, from), &want, "{:?} from {}", level, from);
+            }
+        }
+    }
+
+    #[test]
+    fn string_end_matches_naive(
+        w in prop::collection::vec(
+            prop_oneof![6 => Just(b'\\'), 2 => Just(b'"'), 6 => Just(b'a'), 1 => any::<u8>()],
+            0..300,
+        ),
+        cuts in prop::collection::vec(0usize..300, 0..4),
+    ) {
+        for from in 0..w.len().min(70) {
+            let want = naive_string_end(&w, from);
+            for level in levels() {
+                let mut st = Str::default();
+                let got = in_pieces(&w, from, &cuts, &mut st, |w, f, st| {
+                    Ok(string_end_at(level, w, f, st))
+                });
+                prop_assert_eq!(got, Ok(want.map(|e| e.0)), "{:?} from {}", level, from);
+                if let Some((_, esc)) = want {
+                    prop_assert_eq!(st.had_escape, esc, "{:?} from {}", level, from);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn skip_container_matches_naive(
+        body in prop::collection::vec(json_byte(), 0..300),
+        open in prop::sample::select(&b"{["[..]),
+        cuts in prop::collection::vec(0usize..300, 0..4),
+        lead in 0usize..64,
+    ) {
+        let mut w = vec![b' '; lead];
+        w.push(open);
+        w.extend_from_slice(&body);
+        let want = naive_container(&w, lead);
+        for level in levels() {
+            let mut st = Container::default();
+            let got = in_pieces(&w, lead, &cuts, &mut st, |w, f, st| {
+                skip_container_at(level, w, f, st).map_err(|e| e.0)
+            });
+            prop_assert_eq!(got, want, "{:?}", level);
+        }
+    }
+}
+
+#[test]
+fn string_end_at_every_alignment_and_length() {
+    for level in levels() {
+        for pad in 0..140 {
+            for tail in [&b"\\\"x\""[..], b"\\\\\"", b"\\\\\\\"\"", b"\"", b"\\"] {
+                let mut w = vec![b'y'; pad];
+                w.extend_from_slice(tail);
+                for len in 0..=w.len() {
+                    let want = naive_string_end(&w[..len], 0).map(|e| e.0);
+                    let got = string_end_at(level, &w[..len], 0, &mut Str::default());
+                    let got = match got {
+                        Found::At(i) => Some(i),
+                        Found::More => None,
+                    };
+                    assert_eq!(got, want, "{level:?} pad {pad} len {len} {tail:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn deep_containers_keep_their_kinds() {
+    for level in levels() {
+        let n = 5000;
+        let mut w = "[{".repeat(n).into_bytes();
+        w.extend("}]".repeat(n).bytes());
+        let got = skip_container_at(level, &w, 0, &mut Container::default());
+        assert_eq!(got, Ok(Found::At(w.len() - 1)), "{level:?}");
+        // A mismatch within the checked depth is found.
+        let mut bad = w.clone();
+        let last_brace = w.len() - 2;
+        bad[last_brace] = b']';
+        assert!(
+            skip_container_at(level, &bad, 0, &mut Container::default()).is_err(),
+            "{level:?}"
+        );
+    }
+}

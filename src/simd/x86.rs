@@ -1,0 +1,151 @@
+//! The x86_64 kernels: AVX2 (two 32-byte vectors per block) and AVX-512 BW (one 64-byte
+//! vector, compares straight into mask registers). Both use PCLMULQDQ for the prefix XOR.
+//!
+//! Every function here is `#[inline(always)]` and only ever inlined into a function compiled
+//! with the level's target features (see `dispatch!`), which is only called after
+//! `Level::is_supported` detected them.
+
+use core::arch::x86_64::*;
+
+use super::{Kernel, Raw};
+
+/// The AVX2 level.
+pub(crate) struct Avx2;
+
+/// The AVX-512 level.
+pub(crate) struct Avx512;
+
+/// Prefix XOR by carry-less multiplication with all ones.
+///
+/// # Safety
+///
+/// The CPU supports SSE2 and PCLMULQDQ.
+#[inline(always)]
+unsafe fn clmul_prefix_xor(x: u64) -> u64 {
+    // SAFETY: the caller guarantees PCLMULQDQ (and SSE2, baseline on x86_64); no memory is
+    // accessed.
+    unsafe {
+        let a = _mm_set_epi64x(0, x as i64);
+        let ones = _mm_set1_epi8(-1);
+        _mm_cvtsi128_si64(_mm_clmulepi64_si128::<0>(a, ones)) as u64
+    }
+}
+
+impl Kernel for Avx2 {
+    #[inline(always)]
+    unsafe fn strings(block: &[u8; 64]) -> (u64, u64) {
+        // SAFETY: as in `raw` below.
+        unsafe {
+            let p = block.as_ptr();
+            let (lo, hi) = (
+                _mm256_loadu_si256(p.cast()),
+                _mm256_loadu_si256(p.add(32).cast()),
+            );
+            let (q, b) = (_mm256_set1_epi8(b'"' as i8), _mm256_set1_epi8(b'\\' as i8));
+            let bits = |l: __m256i, h: __m256i| {
+                (_mm256_movemask_epi8(l) as u32 as u64)
+                    | ((_mm256_movemask_epi8(h) as u32 as u64) << 32)
+            };
+            (
+                bits(_mm256_cmpeq_epi8(lo, q), _mm256_cmpeq_epi8(hi, q)),
+                bits(_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b)),
+            )
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn raw(block: &[u8; 64]) -> Raw {
+        // SAFETY: the caller guarantees AVX2; the two loads read 32 bytes each at offsets 0
+        // and 32 of the 64-byte `block` (unaligned loads are allowed).
+        unsafe {
+            let p = block.as_ptr();
+            let halves = [
+                _mm256_loadu_si256(p.cast()),
+                _mm256_loadu_si256(p.add(32).cast()),
+            ];
+            let mut r = Raw::default();
+            for (k, v) in halves.into_iter().enumerate() {
+                let shift = 32 * k;
+                macro_rules! eq {
+                    ($x:expr, $b:expr) => {
+                        _mm256_cmpeq_epi8($x, _mm256_set1_epi8($b as i8))
+                    };
+                }
+                macro_rules! bits {
+                    ($x:expr) => {
+                        (_mm256_movemask_epi8($x) as u32 as u64) << shift
+                    };
+                }
+                // Setting bit 0x20 maps `[` to `{` and `]` to `}`, and no other byte to either.
+                let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+                let lf = eq!(v, b'\n');
+                r.quote |= bits!(eq!(v, b'"'));
+                r.backslash |= bits!(eq!(v, b'\\'));
+                r.open |= bits!(eq!(folded, b'{'));
+                r.close |= bits!(eq!(folded, b'}'));
+                r.brace |= bits!(_mm256_or_si256(eq!(v, b'{'), eq!(v, b'}')));
+                r.sep |= bits!(_mm256_or_si256(eq!(v, b':'), eq!(v, b',')));
+                let sp_tab = _mm256_or_si256(eq!(v, b' '), eq!(v, b'\t'));
+                r.ws |= bits!(_mm256_or_si256(sp_tab, _mm256_or_si256(eq!(v, b'\r'), lf)));
+                let low = _mm256_min_epu8(v, _mm256_set1_epi8(0x1f));
+                r.ctrl |= bits!(_mm256_cmpeq_epi8(low, v));
+                r.lf |= bits!(lf);
+            }
+            r
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn prefix_xor(x: u64) -> u64 {
+        // SAFETY: the AVX2 level requires PCLMULQDQ (`Level::is_supported`).
+        unsafe { clmul_prefix_xor(x) }
+    }
+}
+
+impl Kernel for Avx512 {
+    #[inline(always)]
+    unsafe fn strings(block: &[u8; 64]) -> (u64, u64) {
+        // SAFETY: as in `raw` below.
+        unsafe {
+            let v = _mm512_loadu_si512(block.as_ptr().cast());
+            (
+                _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8)),
+                _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8)),
+            )
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn raw(block: &[u8; 64]) -> Raw {
+        // SAFETY: the caller guarantees AVX-512 F and BW; the load reads the 64 bytes of
+        // `block`, unaligned loads being allowed.
+        unsafe {
+            let v = _mm512_loadu_si512(block.as_ptr().cast());
+            macro_rules! eq {
+                ($x:expr, $b:expr) => {
+                    _mm512_cmpeq_epi8_mask($x, _mm512_set1_epi8($b as i8))
+                };
+            }
+            // Setting bit 0x20 maps `[` to `{` and `]` to `}`, and no other byte to either.
+            let folded = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+            let lf = eq!(v, b'\n');
+            Raw {
+                quote: eq!(v, b'"'),
+                backslash: eq!(v, b'\\'),
+                open: eq!(folded, b'{'),
+                close: eq!(folded, b'}'),
+                brace: eq!(v, b'{') | eq!(v, b'}'),
+                sep: eq!(v, b':') | eq!(v, b','),
+                ws: eq!(v, b' ') | eq!(v, b'\t') | eq!(v, b'\r') | lf,
+                ctrl: _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0x1f)),
+                lf,
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn prefix_xor(x: u64) -> u64 {
+        // SAFETY: the AVX-512 level requires PCLMULQDQ (`Level::is_supported`).
+        unsafe { clmul_prefix_xor(x) }
+    }
+}
