@@ -1,21 +1,13 @@
-//! Byte scans in SIMD blocks, for the probe.
+//! The probe's scans through strings and skipped containers.
 //!
-//! `memchr` is the fastest way through long spans, but the probe mostly looks for the next
-//! quote or bracket a few dozen bytes away, in short or escape-dense strings and small
-//! containers, where the cost of a call per escape dominates. These helpers test 16- and
-//! 64-byte blocks inline with [`wide`]'s safe SIMD types (SSE2 on x86_64, NEON on aarch64,
-//! scalar code elsewhere): a string body is scanned a block at a time with its escapes
-//! resolved by bit arithmetic (as simdjson does), and long plain runs go to `memchr`.
+//! Most keys and short values close within 16 bytes: [`string_end`] tests that case inline
+//! with [`wide`]'s safe 16-byte vectors. Everything longer goes to the resumable scans of
+//! [`crate::simd`] (64-byte blocks at the widest level this CPU has), fed in pieces of
+//! [`RELEASE_EVERY`] bytes so that a long scan can tell the scanner which pages it has passed.
 
-use memchr::{memchr, memchr2};
 use wide::u8x16;
 
-/// 64-byte blocks without quote or backslash after which a string scan hands over to
-/// `memchr2`, which is faster on long plain runs (measured on the benchmark inputs).
-const PLAIN_BLOCKS: usize = 1;
-
-/// Escaped quotes after which [`skip_string`] goes on in blocks rather than with `memchr`.
-const ESCAPED_QUOTES: usize = 2;
+use crate::simd::{self, Container, Found, Str};
 
 /// Long scans report their progress every this many bytes (see [`Release`]).
 pub(crate) const RELEASE_EVERY: usize = 1 << 20;
@@ -25,70 +17,10 @@ pub(crate) const RELEASE_EVERY: usize = 1 << 20;
 /// 16 MiB line does not keep 16 MiB resident.
 pub(crate) type Release<'r> = &'r mut dyn FnMut(usize);
 
-/// `find` over `w[from..]` in pieces of [`RELEASE_EVERY`] bytes, reporting each piece done.
-fn find_releasing(
-    w: &[u8],
-    from: usize,
-    release: Release<'_>,
-    find: impl Fn(&[u8]) -> Option<usize>,
-) -> Option<usize> {
-    let mut j = from;
-    loop {
-        let end = w.len().min(j + RELEASE_EVERY);
-        if let Some(k) = find(w.get(j..end)?) {
-            return Some(j + k);
-        }
-        if end == w.len() {
-            return None;
-        }
-        release(end);
-        j = end;
-    }
-}
-
 #[inline(always)]
 fn block(w: &[u8], at: usize) -> Option<u8x16> {
     let chunk: &[u8; 16] = w.get(at..at + 16)?.try_into().ok()?;
     Some(u8x16::new(*chunk))
-}
-
-/// Bit masks of the quotes and backslashes in the 64 bytes at `w[at..]`, zero-padded past the
-/// end of `w`.
-#[inline(always)]
-fn masks64(w: &[u8], at: usize) -> (u64, u64) {
-    let quote = u8x16::splat(b'"');
-    let backslash = u8x16::splat(b'\\');
-    let mut pad = [0u8; 64];
-    let chunk: &[u8] = match w.get(at..at + 64) {
-        Some(c) => c,
-        None => {
-            let rest = &w[at.min(w.len())..];
-            pad[..rest.len()].copy_from_slice(rest);
-            &pad
-        }
-    };
-    let (mut q, mut b) = (0u64, 0u64);
-    for (k, c) in chunk.chunks_exact(16).enumerate() {
-        let v = u8x16::new(c.try_into().expect("16-byte chunk"));
-        q |= (v.cmp_eq(quote).move_mask() as u16 as u64) << (16 * k);
-        b |= (v.cmp_eq(backslash).move_mask() as u16 as u64) << (16 * k);
-    }
-    (q, b)
-}
-
-/// The bytes escaped by a backslash among 64, given the mask of backslashes and whether the
-/// first byte is escaped by a backslash that ended the previous block (`carry`, updated for
-/// the next block). An odd run of backslashes escapes the byte after it; an even run does not.
-/// This is simdjson's `find_escaped`.
-#[inline(always)]
-fn escaped(backslash: u64, carry: &mut u64) -> u64 {
-    const EVEN: u64 = 0x5555_5555_5555_5555;
-    let backslash = backslash & !*carry;
-    let follows = (backslash << 1) | *carry;
-    let odd_starts = backslash & !EVEN & !follows;
-    let (even_starts, overflow) = odd_starts.overflowing_add(backslash);
-    *carry = overflow as u64;
-    (EVEN ^ (even_starts << 1)) & follows
 }
 
 /// Finds the closing quote of the string whose body starts at `w[from]`: the index of the
@@ -117,116 +49,60 @@ fn short_string(w: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-/// [`string_end`] past the short case: 64-byte blocks.
+/// [`string_end`] past the short case.
 #[inline(never)]
 fn string_end_blocks(w: &[u8], from: usize, release: Release<'_>) -> Option<(usize, bool)> {
-    let mut j = from;
-    let mut carry = 0u64;
-    let mut esc = false;
-    let mut clean_blocks = 0;
-    let mut report_at = from + RELEASE_EVERY;
-    while j < w.len() {
-        if j >= report_at {
-            release(j);
-            report_at = j + RELEASE_EVERY;
-        }
-        let (q, b) = masks64(w, j);
-        if b == 0 && carry == 0 {
-            if q != 0 {
-                return Some((j + q.trailing_zeros() as usize, esc));
-            }
-            clean_blocks += 1;
-            if clean_blocks == PLAIN_BLOCKS {
-                // A long plain run: let memchr find the next quote or backslash, and go on
-                // in blocks from there (the byte before it is neither, so nothing carries).
-                if j + 64 > w.len() {
-                    return None;
-                }
-                let k = find_releasing(w, j + 64, release, |h| memchr2(b'"', b'\\', h))?;
-                if w[k] == b'"' {
-                    return Some((k, esc));
-                }
-                clean_blocks = 0;
-                j = k;
-                continue;
-            }
-            j += 64;
-            continue;
-        }
-        let had_carry = carry != 0;
-        let q = q & !escaped(b, &mut carry);
-        if q != 0 {
-            let end = q.trailing_zeros();
-            let before = if end == 0 {
-                0
-            } else {
-                b & (u64::MAX >> (64 - end))
-            };
-            return Some((j + end as usize, esc || had_carry || before != 0));
-        }
-        esc = true;
-        clean_blocks = 0;
-        j += 64;
-    }
-    None
+    let mut st = Str::default();
+    in_pieces(w, from, release, |w, j| {
+        Ok::<_, ()>(simd::string_end(w, j, &mut st))
+    })
+        .ok()?
+        .map(|end| (end, st.had_escape))
 }
 
 /// Finds the closing quote of the string whose body starts at `w[from]`, like
 /// [`string_end`] but without saying whether the body holds an escape: for strings that are
-/// skipped. It searches quotes only (with `memchr`, fast through long bodies whatever their
-/// other escapes) and keeps the first one preceded by an even run of backslashes; after a few
-/// escaped quotes it goes on like [`string_end`].
+/// skipped.
 #[inline(always)]
 pub(crate) fn skip_string(w: &[u8], from: usize, release: Release<'_>) -> Option<usize> {
-    short_string(w, from).or_else(|| skip_string_long(w, from, release))
+    short_string(w, from).or_else(|| string_end_blocks(w, from, release).map(|e| e.0))
 }
 
-/// [`skip_string`] past the short case.
-#[inline(never)]
-fn skip_string_long(w: &[u8], from: usize, release: Release<'_>) -> Option<usize> {
-    let mut j = from;
-    for _ in 0..ESCAPED_QUOTES {
-        let k = find_releasing(w, j, release, |h| memchr(b'"', h))?;
-        // The byte before the body is its opening quote, so the run stops there.
-        let run = w[from..k].iter().rev().take_while(|&&b| b == b'\\').count();
-        if run % 2 == 0 {
-            return Some(k);
-        }
-        j = k + 1;
-    }
-    // Dense with escaped quotes (JSON inside a string): blocks cost the same whatever the
-    // escapes. The byte after an escaped quote starts afresh, so nothing carries into `j`.
-    string_end(w, j, release).map(|(end, _)| end)
+/// Finds the bracket that closes the object or array opening at `w[from]`, checking that the
+/// brackets inside pair up (see [`simd::skip_container`]). `Ok(None)` when `w` ends first;
+/// `Err` with the index of a bracket that does not pair and what is wrong with it.
+pub(crate) fn skip_container(
+    w: &[u8],
+    from: usize,
+    st: &mut Container,
+    release: Release<'_>,
+) -> Result<Option<usize>, (usize, &'static str)> {
+    st.reset();
+    in_pieces(w, from, release, |w, j| simd::skip_container(w, j, st))
 }
 
-/// The index of the first byte of `"{}[]` in `w[from..]`: the next byte that changes the
-/// nesting or starts a string, when skipping a container.
+/// Runs a resumable scan over `w[from..]` in pieces of [`RELEASE_EVERY`] bytes, telling
+/// `release` each piece done.
 #[inline(always)]
-pub(crate) fn structural(w: &[u8], from: usize, release: Release<'_>) -> Option<usize> {
-    let quote = u8x16::splat(b'"');
-    // Setting bit 0x20 maps `[` (0x5B) to `{` (0x7B) and `]` (0x5D) to `}` (0x7D), and no
-    // other byte to either.
-    let fold = u8x16::splat(0x20);
-    let (open, close) = (u8x16::splat(b'{'), u8x16::splat(b'}'));
+fn in_pieces<E>(
+    w: &[u8],
+    from: usize,
+    release: Release<'_>,
+    mut scan: impl FnMut(&[u8], usize) -> Result<Found, E>,
+) -> Result<Option<usize>, E> {
     let mut j = from;
-    let mut report_at = from + RELEASE_EVERY;
     loop {
-        let Some(v) = block(w, j) else {
-            return w
-                .get(j..)?
-                .iter()
-                .position(|&b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']'))
-                .map(|k| j + k);
-        };
-        let folded = v | fold;
-        let m = (v.cmp_eq(quote) | folded.cmp_eq(open) | folded.cmp_eq(close)).move_mask();
-        if m != 0 {
-            return Some(j + m.trailing_zeros() as usize);
+        let end = w.len().min(j.saturating_add(RELEASE_EVERY));
+        if j >= end {
+            return Ok(None);
         }
-        j += 16;
-        if j >= report_at {
-            release(j);
-            report_at = j + RELEASE_EVERY;
+        match scan(&w[..end], j)? {
+            Found::At(i) => return Ok(Some(i)),
+            Found::More if end == w.len() => return Ok(None),
+            Found::More => {
+                release(end);
+                j = end;
+            }
         }
     }
 }
@@ -236,31 +112,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    #[test]
-    fn fold_maps_exactly_the_brackets() {
-        for b in 0..=255u8 {
-            let hit = b | 0x20 == b'{' || b | 0x20 == b'}';
-            assert_eq!(hit, matches!(b, b'{' | b'}' | b'[' | b']'), "{b:#x}");
-        }
-    }
-
     proptest! {
-        #[test]
-        fn agrees_with_naive_search(
-            w in proptest::collection::vec(
-                prop_oneof![Just(b'"'), Just(b'\\'), Just(b'{'), Just(b']'), Just(b'y'), any::<u8>()],
-                0..200,
-            ),
-            from in 0usize..210,
-        ) {
-            let naive5 = w.get(from..).and_then(|t| {
-                t.iter()
-                    .position(|&b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']'))
-                    .map(|k| from + k)
-            });
-            prop_assert_eq!(structural(&w, from, &mut |_| {}), naive5);
-        }
-
         #[test]
         fn string_end_agrees_with_a_sequential_scan(
             w in proptest::collection::vec(
@@ -333,10 +185,13 @@ mod tests {
         let end = dense.len() - 1;
         check(&dense, end, &|w, r| skip_string(w, 0, r));
         check(&dense, end, &|w, r| string_end(w, 0, r).map(|e| e.0));
-        let mut numbers = b"1,".repeat(n / 2);
+        let mut numbers = b"[".to_vec();
+        numbers.extend(b"1,".repeat(n / 2));
         numbers.push(b']');
         let end = numbers.len() - 1;
-        check(&numbers, end, &|w, r| structural(w, 0, r));
+        check(&numbers, end, &|w, r| {
+            skip_container(w, 0, &mut Container::default(), r).unwrap()
+        });
     }
 
     #[test]

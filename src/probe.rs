@@ -11,6 +11,7 @@
 use memchr::memmem;
 
 use crate::block;
+use crate::simd::Container;
 use crate::select::{Matcher, Selector};
 
 /// What the probe decided about one line.
@@ -61,11 +62,6 @@ struct CompiledRule {
     finders: Vec<memmem::Finder<'static>>,
 }
 
-/// Depth of the bracket stack that checks `{`/`}` and `[`/`]` pairing while skipping. Deeper
-/// nesting is still tracked by a counter, but its bracket kinds are not checked (the probe is
-/// not a validator).
-const KIND_BITS: usize = 64 * 64;
-
 /// A compiled selector plus the reusable per-line state.
 pub(crate) struct Probe {
     nodes: Vec<Node>,
@@ -81,7 +77,9 @@ pub(crate) struct Probe {
     lower: Vec<u8>,
     /// The value that decided a `Retain`, as spelled in the line (unescaped), cut.
     matched: Vec<u8>,
-    kinds: [u64; KIND_BITS / 64],
+    /// The state of a skipped container's scan (bracket kinds checked to
+    /// `simd::scan::KIND_BITS` levels: the probe is not a validator).
+    container: Container,
     /// The outcome behind the last [`Stop::Decided`].
     decided: Outcome,
     /// The byte and description behind the last [`Stop::Syntax`].
@@ -161,7 +159,7 @@ impl Probe {
             unescaped: Vec::new(),
             lower: Vec::new(),
             matched: Vec::new(),
-            kinds: [0; KIND_BITS / 64],
+            container: Container::default(),
             decided: Outcome::Skip,
             error: (0, ""),
         }
@@ -452,53 +450,17 @@ impl Probe {
 
     /// Skips an object or array, checking bracket pairing. The cursor is on `{` or `[`.
     fn skip_container(&mut self, cur: &mut Cur<'_>) -> Step {
-        let w = cur.w;
-        let mut depth = 0usize;
-        let mut i = cur.i;
-        while let Some(at) = block::structural(w, i, &mut *cur.release) {
-            i = at;
-            let b = w[i];
-            match b {
-                b'"' => {
-                    cur.i = i;
-                    cur.skip_string()?;
-                    i = cur.i;
-                    continue;
-                }
-                b'{' | b'[' => {
-                    if depth < KIND_BITS {
-                        let (word, bit) = (depth / 64, depth % 64);
-                        if b == b'{' {
-                            self.kinds[word] |= 1 << bit;
-                        } else {
-                            self.kinds[word] &= !(1 << bit);
-                        }
-                    }
-                    depth += 1;
-                }
-                b'}' | b']' => {
-                    if depth == 0 {
-                        return Err(self.syntax(i, "unbalanced bracket"));
-                    }
-                    depth -= 1;
-                    if depth < KIND_BITS {
-                        let is_obj = self.kinds[depth / 64] >> (depth % 64) & 1 == 1;
-                        if is_obj != (b == b'}') {
-                            return Err(self.syntax(i, "mismatched bracket"));
-                        }
-                    }
-                    if depth == 0 {
-                        cur.i = i + 1;
-                        return Ok(());
-                    }
-                }
-                // `block::structural` stops only at the bytes above.
-                _ => {}
+        match block::skip_container(cur.w, cur.i, &mut self.container, &mut *cur.release) {
+            Ok(Some(end)) => {
+                cur.i = end + 1;
+                Ok(())
             }
-            i += 1;
+            Ok(None) => {
+                cur.i = cur.w.len();
+                Err(Stop::Eof)
+            }
+            Err((at, what)) => Err(self.syntax(at, what)),
         }
-        cur.i = w.len();
-        Err(Stop::Eof)
     }
 }
 
