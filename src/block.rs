@@ -56,8 +56,8 @@ fn string_end_blocks(w: &[u8], from: usize, release: Release<'_>) -> Option<(usi
     in_pieces(w, from, release, |w, j| {
         Ok::<_, ()>(simd::string_end(w, j, &mut st))
     })
-        .ok()?
-        .map(|end| (end, st.had_escape))
+    .ok()?
+    .map(|end| (end, st.had_escape))
 }
 
 /// Finds the closing quote of the string whose body starts at `w[from]`, like

@@ -139,6 +139,7 @@ mod simd;
 mod sink;
 mod source;
 mod spool;
+mod validate;
 
 pub use crate::decode::{DecodeError, Event};
 pub use crate::error::{ConfigError, Error};

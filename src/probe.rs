@@ -11,8 +11,8 @@
 use memchr::memmem;
 
 use crate::block;
-use crate::simd::Container;
 use crate::select::{Matcher, Selector};
+use crate::simd::Container;
 
 /// What the probe decided about one line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

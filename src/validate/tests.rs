@@ -1,0 +1,269 @@
+//! The validator against serde_json (the oracle), and at every SIMD level.
+
+use proptest::prelude::*;
+use serde::Deserialize;
+
+use super::*;
+use crate::simd::Level;
+
+/// The oracle: RFC 8259 as serde_json reads it, with numbers of any magnitude (skipping a
+/// value with `IgnoredAny` checks a number's syntax without converting it) and no recursion
+/// limit, plus the two stricter readings: at most 1024 levels, no unpaired surrogate escape
+/// (serde_json rejects those when it decodes a string, so they are checked by decoding into a
+/// `Value` unless a number is out of `f64`'s range).
+fn oracle(line: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(line) else {
+        return false;
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    if serde::de::IgnoredAny::deserialize(&mut de)
+        .and_then(|_| de.end())
+        .is_err()
+    {
+        return false;
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    match serde_json::Value::deserialize(&mut de) {
+        Ok(v) => depth(&v) <= MAX_DEPTH,
+        Err(e) if e.to_string().contains("number out of range") => true,
+        Err(_) => false,
+    }
+}
+
+fn depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn levels() -> Vec<Level> {
+    Level::ALL
+        .into_iter()
+        .filter(|l| l.is_supported())
+        .collect()
+}
+
+/// Validates at every level, checks they agree, and returns the verdict.
+fn check(line: &[u8]) -> Result<(), Invalid> {
+    let got = validate(line);
+    for level in levels() {
+        let at_level = structure_at(level, line);
+        match (&got, &at_level) {
+            (Ok(()), Ok(())) => {}
+            (Err(a), Err(b)) if a == b => {}
+            // UTF-8 is checked after the grammar.
+            (Err(a), Ok(())) if a.what == "invalid UTF-8" => {}
+            _ => panic!(
+                "{level:?} disagrees on {:?}: {got:?} vs {at_level:?}",
+                String::from_utf8_lossy(line)
+            ),
+        }
+    }
+    got
+}
+
+#[test]
+fn table() {
+    let valid: &[&[u8]] = &[
+        b"{}",
+        b"[]",
+        b" { \"a\" : [ 1 , -0.5e+3 , true , false , null , \"x\" ] } ",
+        b"\"s\"",
+        b"0",
+        b"-0",
+        b"1e400",
+        b"[1e+9999]",
+        b"100000000000000000000000000000000",
+        b"\"\\u00e9\\ud83d\\ude00\\n\\/\"",
+        "\"caf\u{e9} \u{1F600}\"".as_bytes(),
+        b"{\"a\":{\"b\":[[],{}]}}",
+        b"\t[1]\r",
+    ];
+    for line in valid {
+        assert_eq!(check(line), Ok(()), "{:?}", String::from_utf8_lossy(line));
+        assert!(oracle(line), "oracle {:?}", String::from_utf8_lossy(line));
+    }
+    let invalid: &[(&[u8], usize, &str)] = &[
+        (b"", 0, "unexpected end of line"),
+        (b"   ", 3, "unexpected end of line"),
+        (b"{", 1, "unexpected end of line"),
+        (b"{\"a\"", 4, "unexpected end of line"),
+        (b"{\"a\":}", 5, "expected a value"),
+        (b"{\"a\" 1}", 5, "expected ':'"),
+        (b"{1:2}", 1, "expected a key or '}'"),
+        (b"{\"a\":1,}", 7, "expected a key"),
+        (b"[1,]", 3, "expected a value"),
+        (b"[1 2]", 3, "expected ',' or ']'"),
+        (b"{\"a\":1]", 6, "expected ',' or '}'"),
+        (b"[1}", 2, "expected ',' or ']'"),
+        (b"{} x", 3, "trailing characters after the JSON value"),
+        (b"{}{}", 2, "trailing characters after the JSON value"),
+        (b"<html>", 0, "expected a value"),
+        (b"tru", 0, "invalid literal"),
+        (b"nulls", 0, "invalid literal"),
+        (b"01", 1, "invalid number"),
+        (b"1.", 2, "invalid number"),
+        (b"-", 1, "invalid number"),
+        (b"1e", 2, "invalid number"),
+        (b".5", 0, "expected a value"),
+        (b"+1", 0, "expected a value"),
+        (b"\"abc", 4, "unterminated string"),
+        (b"\"a\tb\"", 2, "control character in a string"),
+        (b"\"\\q\"", 1, "invalid escape"),
+        (b"\"\\u12\"", 1, "invalid \\u escape"),
+        (b"\"\\ud800\"", 1, "unpaired surrogate escape"),
+        (b"\"\\udc00\"", 1, "unpaired surrogate escape"),
+        (b"\"\\ud800\\u0041\"", 1, "unpaired surrogate escape"),
+        (b"[\"\xff\"]", 2, "invalid UTF-8"),
+        (b"\x0c{}", 0, "expected a value"),
+        (b"[1]\\", 3, "trailing characters after the JSON value"),
+    ];
+    for (line, at, what) in invalid {
+        let e = check(line).expect_err(&String::from_utf8_lossy(line));
+        assert_eq!(
+            (e.at, e.what),
+            (*at, *what),
+            "{:?}",
+            String::from_utf8_lossy(line)
+        );
+        assert!(!oracle(line), "oracle {:?}", String::from_utf8_lossy(line));
+    }
+}
+
+#[test]
+fn messages_say_what_and_where() {
+    let e = validate(b"{\"a\":<}").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid JSON at byte 5: expected a value, found '<'"
+    );
+    let e = validate(b"{\"a\":1").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid JSON at byte 6: unexpected end of line"
+    );
+    let e = validate(b"[\x01]").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid JSON at byte 1: expected a value, found byte 0x01"
+    );
+}
+
+#[test]
+fn depth_limit() {
+    for level in levels() {
+        let ok = format!("{}{}", "[".repeat(1024), "]".repeat(1024));
+        assert_eq!(structure_at(level, ok.as_bytes()), Ok(()), "{level:?}");
+        let deep = format!("{}{}", "[".repeat(1025), "]".repeat(1025));
+        let e = structure_at(level, deep.as_bytes()).unwrap_err();
+        assert_eq!((e.at, e.what), (1024, "nested deeper than 1024 levels"));
+        let deep = "{\"a\":".repeat(2000);
+        assert!(structure_at(level, deep.as_bytes()).is_err());
+    }
+}
+
+/// Tokens and bytes that make JSON interesting, to mutate valid lines with.
+fn noise() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::sample::select(vec![
+            &b"\""[..],
+            b"\\",
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b":",
+            b",",
+            b" ",
+            b"\t",
+            b"\n",
+            b"0",
+            b"-",
+            b"e",
+            b".",
+            b"\\u",
+            b"\\ud800",
+            b"\\udc00",
+            b"\\ud83d\\ude00",
+            b"\\u00e9",
+            b"1e400",
+            b"true",
+            b"nul",
+            b"\x01",
+            b"\x7f",
+            b"\xc3\xa9",
+            b"\xff",
+            b"\xe2\x82",
+        ])
+        .prop_map(|s| s.to_vec()),
+        any::<u8>().prop_map(|b| vec![b]),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        (-1e6f64..1e6).prop_map(Value::from),
+        "[ -~é😀\\\\\"\n\t\u{1}]{0,40}".prop_map(Value::String),
+        "[a-z]{60,200}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(5, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::Array),
+            prop::collection::vec(("[a-z_\"\\\\]{0,8}", inner), 0..8)
+                .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn agrees_with_serde_json(
+        v in json_value(),
+        pretty in any::<bool>(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, noise()), 0..3),
+    ) {
+        let mut line = if pretty {
+            serde_json::to_vec_pretty(&v).unwrap()
+        } else {
+            serde_json::to_vec(&v).unwrap()
+        };
+        // Lines never hold LF: pretty output is folded onto one line with tabs.
+        for b in &mut line {
+            if *b == b'\n' {
+                *b = b'\t';
+            }
+        }
+        for (at, kind, bytes) in edits {
+            let i = at.index(line.len() + 1);
+            match kind {
+                0 => { line.splice(i..i, bytes); }
+                1 if i < line.len() => { line.remove(i); }
+                _ if i < line.len() => { line.splice(i..i + 1, bytes); }
+                _ => {}
+            }
+        }
+        let got = check(&line);
+        prop_assert_eq!(got.is_ok(), oracle(&line), "{:?}: {:?}", String::from_utf8_lossy(&line), got);
+        if let Err(e) = got {
+            prop_assert!(e.at <= line.len());
+        }
+    }
+
+    #[test]
+    fn random_bytes_agree_with_serde_json(
+        line in prop::collection::vec(noise(), 0..40).prop_map(|v| v.concat()),
+    ) {
+        let got = check(&line);
+        prop_assert_eq!(got.is_ok(), oracle(&line), "{:?}: {:?}", String::from_utf8_lossy(&line), got);
+    }
+}
