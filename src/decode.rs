@@ -1,4 +1,5 @@
-//! Decoding retained lines with simd-json, through one reused padded scratch buffer.
+//! Decoding retained lines with simd-json, through one reused padded scratch buffer, only when
+//! the consumer asks for a value.
 
 use serde::Deserialize;
 use simd_json::{Buffers, INPUT_PADDING, Tape};
@@ -61,11 +62,6 @@ impl Decoder {
             }
         }
     }
-
-    /// True when `line` is valid JSON.
-    pub(crate) fn is_valid(&mut self, line: &[u8]) -> Result<(), String> {
-        self.parse(line).map(drop)
-    }
 }
 
 fn describe(e: &simd_json::Error) -> String {
@@ -83,19 +79,24 @@ fn describe(e: &simd_json::Error) -> String {
     format!("invalid JSON: {what} (near byte {})", e.index())
 }
 
-/// A retained, successfully parsed line, handed to a [`Sink`](crate::Sink).
+/// A retained line, validated, handed to a [`Sink`](crate::Sink).
 ///
-/// It borrows the input (for [`Event::bytes`]) and the scanner's decode buffer (for
-/// [`Event::decode`] and [`Event::value`]), so it lives only for the duration of the sink
-/// call: copy out what you need to keep.
+/// Nothing is decoded until [`Event::decode`] is called: printing or copying a retained line
+/// costs no parsing. It borrows the input (for [`Event::bytes`]) and the scanner's decode
+/// buffer, so it lives only for the duration of the sink call: copy out what you need to keep.
 pub struct Event<'a> {
     line: Line<'a>,
-    parsed: Parsed<'a>,
+    decoder: Option<&'a mut Decoder>,
+    parsed: Option<Parsed<'a>>,
 }
 
 impl<'a> Event<'a> {
-    pub(crate) fn new(line: Line<'a>, parsed: Parsed<'a>) -> Event<'a> {
-        Event { line, parsed }
+    pub(crate) fn new(line: Line<'a>, decoder: &'a mut Decoder) -> Event<'a> {
+        Event {
+            line,
+            decoder: Some(decoder),
+            parsed: None,
+        }
     }
 
     /// The line (number, offset and raw bytes without terminator).
@@ -118,30 +119,37 @@ impl<'a> Event<'a> {
         self.line.bytes()
     }
 
-    /// A borrowed view of the parsed value (simd-json's tape), for cheap lookups without
-    /// building a tree. See `simd_json::prelude` for its accessors.
-    pub fn value(&self) -> simd_json::tape::Value<'_, 'a> {
-        self.parsed.tape.as_value()
-    }
-
     /// Decodes the line into any `serde::Deserialize` type, borrowing strings from the
-    /// scanner's buffer where the type allows (`&'a str` fields, `simd_json::BorrowedValue`).
-    ///
-    /// Can be called several times, with different types.
+    /// scanner's buffer where the type allows (`&'a str` fields, `serde_json::Value` owns
+    /// them). The line is parsed (simd-json) on the first call; later calls, with the same or
+    /// other types, reuse the parse.
     ///
     /// # Errors
     ///
-    /// When the line's JSON does not fit `T`.
+    /// When the line's JSON does not fit `T`, or, rarely, when the line is valid JSON that
+    /// the decoder cannot hold (a number beyond `f64`'s range, such as `1e400`).
     pub fn decode<T: Deserialize<'a>>(&mut self) -> Result<T, DecodeError> {
-        let tape = std::mem::replace(&mut self.parsed.tape, Tape(Vec::new()));
+        let err = |line: &Line<'_>, message: String| DecodeError {
+            line: line.number(),
+            offset: line.offset(),
+            message,
+        };
+        if self.parsed.is_none() {
+            let decoder = self
+                .decoder
+                .take()
+                .ok_or_else(|| err(&self.line, "the line could not be decoded".into()))?;
+            let parsed = decoder
+                .parse(self.line.bytes())
+                .map_err(|e| err(&self.line, e))?;
+            self.parsed = Some(parsed);
+        }
+        let parsed = self.parsed.as_mut().expect("parsed above");
+        let tape = std::mem::replace(&mut parsed.tape, Tape(Vec::new()));
         let mut de = simd_json::Deserializer::from_tape(tape);
         let out = T::deserialize(&mut de);
-        self.parsed.tape = de.into_tape();
-        out.map_err(|e| DecodeError {
-            line: self.line.number(),
-            offset: self.line.offset(),
-            message: e.to_string(),
-        })
+        parsed.tape = de.into_tape();
+        out.map_err(|e| err(&self.line, e.to_string()))
     }
 }
 
@@ -182,7 +190,7 @@ mod tests {
             b"1e5",
             b"123456789012345678901234567890",
         ] {
-            assert!(d.is_valid(ok).is_ok(), "{:?}", String::from_utf8_lossy(ok));
+            assert!(d.parse(ok).is_ok(), "{:?}", String::from_utf8_lossy(ok));
         }
         for bad in [
             &b"{"[..],
@@ -195,7 +203,7 @@ mod tests {
             b"{\"a\":tru}",
         ] {
             assert!(
-                d.is_valid(bad).is_err(),
+                d.parse(bad).is_err(),
                 "{:?}",
                 String::from_utf8_lossy(bad)
             );
@@ -206,8 +214,8 @@ mod tests {
     fn depth_limit() {
         let mut d = Decoder::new();
         let ok = format!("{}{}", "[".repeat(1024), "]".repeat(1024));
-        assert!(d.is_valid(ok.as_bytes()).is_ok());
+        assert!(d.parse(ok.as_bytes()).is_ok());
         let deep = format!("{}{}", "[".repeat(1025), "]".repeat(1025));
-        assert!(d.is_valid(deep.as_bytes()).is_err());
+        assert!(d.parse(deep.as_bytes()).is_err());
     }
 }

@@ -15,6 +15,7 @@ use crate::report::{Dropped, Malformed, Report};
 use crate::select::Selector;
 use crate::sink::Sink;
 use crate::source::{self, Pager, RELEASE_STEP};
+use crate::validate::validate;
 
 /// Default `probe`: 4 KiB.
 pub const DEFAULT_PROBE: usize = 4 << 10;
@@ -482,7 +483,7 @@ impl Scanner {
                 Outcome::Skip | Outcome::NotObject => Verdict::OversizeSkip,
                 Outcome::Undecided => Verdict::OversizeUnclassified,
                 Outcome::Malformed { at, what } => {
-                    Verdict::Malformed(format!("syntax error at byte {at}: {what}"))
+                    Verdict::Malformed(format!("invalid JSON at byte {at}: {what}"))
                 }
             }
         };
@@ -526,30 +527,31 @@ impl Scanner {
             }
             Verdict::Retain => {
                 let bytes = whole.expect("checked above");
-                match self.decoder.parse(bytes) {
-                    Ok(parsed) => {
+                match validate(bytes) {
+                    Ok(()) => {
                         report.retained += 1;
-                        let mut event = Event::new(Line::new(number, start, bytes), parsed);
+                        let line = Line::new(number, start, bytes);
+                        let mut event = Event::new(line, &mut self.decoder);
                         let go = sink.retained(&mut event)?;
                         return Ok(if go { Settled::Go } else { Settled::Stop });
                     }
                     Err(e) => {
                         valid = Some(false);
-                        Verdict::Malformed(e)
+                        Verdict::Malformed(e.to_string())
                     }
                 }
             }
             v @ (Verdict::Skip | Verdict::OversizeSkip | Verdict::OversizeUnclassified)
                 if validate_all && l <= ceiling =>
             {
-                match self.decoder.is_valid(whole.expect("checked above")) {
+                match validate(whole.expect("checked above")) {
                     Ok(()) => {
                         valid = Some(true);
                         v
                     }
                     Err(e) => {
                         valid = Some(false);
-                        Verdict::Malformed(e)
+                        Verdict::Malformed(e.to_string())
                     }
                 }
             }
@@ -560,9 +562,7 @@ impl Scanner {
         if !has_lf {
             let complete = match valid {
                 Some(v) => v,
-                None if l <= ceiling => {
-                    self.decoder.is_valid(whole.expect("checked above")).is_ok()
-                }
+                None if l <= ceiling => validate(whole.expect("checked above")).is_ok(),
                 None => structurally_complete(&mut self.probe),
             };
             report.truncated |= !complete;
