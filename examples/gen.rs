@@ -4,11 +4,21 @@
 //! ```text
 //! cargo run --release --example gen -- transcript 1GiB /tmp/t.ndjson
 //! cargo run --release --example gen -- logs 256MiB /tmp/logs.ndjson [SEED]
+//! cargo run --release --example gen -- events 256MiB /tmp/events.ndjson
 //! ```
 //!
-//! `transcript` is input (a): an agent transcript where about 60% of the bytes are tool-output
-//! lines of 8 to 64 MiB. `logs` is input (b): small lines of 100 B to 2 KiB, about 2% retained
-//! by the Codex selection. Sizes take `KiB`, `MiB`, `GiB` (binary) or plain bytes; the file is
+//! `transcript` (or `a`) is input (a): an agent transcript where about 60% of the bytes are
+//! tool-output lines of 8 to 64 MiB. `logs` (or `b`) is input (b): small lines of 100 B to
+//! 2 KiB, about 2% retained by the Codex selection. `events` (or `c`) is input (c):
+//! GitHub-Archive-like events of 0.2 to 20 KiB with the keys in a different order on each line
+//! (`type` not always first, `payload` usually last), nested objects (`actor`, `repo`, `org`,
+//! `payload` with `commits` arrays, `issue`, `pull_request`, nested `"type":"User"` keys), long
+//! strings with escapes (`\n`, `\"`, `\\`, `\u00e9`, surrogate pairs), raw UTF-8 and emoji,
+//! numbers, booleans and nulls; about half the lines are `"type":"PushEvent"`, and
+//! `payload.action` (`opened`, `closed`, `created`, `started`, ...) is present on the other
+//! types that have one, after the big nested object on half of those lines. For it the summary
+//! also gives the counts `--keep type=PushEvent` and `--keep payload.action=opened` retain.
+//! Sizes take `KiB`, `MiB`, `GiB` (binary) or plain bytes; the file is
 //! exactly that size. The output depends only on the kind, the size and the seed.
 
 use std::fs::File;
@@ -22,8 +32,7 @@ use generator::Kind;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage =
-        "usage: gen (transcript|logs) SIZE OUT [SEED]   e.g. gen transcript 1GiB /tmp/t.ndjson";
+    let usage = "usage: gen (transcript|logs|events) SIZE OUT [SEED]   e.g. gen transcript 1GiB /tmp/t.ndjson";
     if args.len() < 3 || args.len() > 4 {
         eprintln!("{usage}");
         return ExitCode::from(2);
@@ -64,6 +73,12 @@ fn main() -> ExitCode {
                 s.giant_bytes,
                 s.longest
             );
+            if kind == Kind::Events {
+                eprintln!(
+                    "{path}: {} lines with type=PushEvent, {} with payload.action=opened",
+                    s.push_events, s.action_opened
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

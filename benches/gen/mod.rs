@@ -4,7 +4,7 @@
 //! `examples/gen.rs` (which writes the same bytes to a file, so `spoolscan scan`, jq or other
 //! tools can be timed on them). The output depends only on the kind, the size and the seed.
 //!
-//! Two kinds, both Codex `exec --json`-style NDJSON:
+//! Three kinds; the first two are Codex `exec --json`-style NDJSON:
 //!
 //! - [`Kind::Transcript`] (input (a)): an agent transcript where about 60% of the bytes are
 //!   `command_execution` items whose `aggregated_output` makes lines of 8 to 64 MiB (clamped
@@ -12,12 +12,20 @@
 //!   commands with short outputs, file changes, agent messages, usage).
 //! - [`Kind::Logs`] (input (b)): small log-like lines of 100 B to 2 KiB, about 2% of which the
 //!   Codex selection retains; many have no `item` key, so the probe must scan them to the end.
+//! - [`Kind::Events`] (input (c)): GitHub-Archive-like events of 0.2 to 20 KiB, keys in a
+//!   different order on each line, nested objects, long escaped strings with raw UTF-8 and
+//!   emoji; about half are `PushEvent`, and `payload.action` often comes late in the line
+//!   (details in `events.rs`). The Codex selection retains none of them;
+//!   [`Stats::push_events`] and [`Stats::action_opened`] count what `--keep type=PushEvent`
+//!   and `--keep payload.action=opened` retain.
 //!
 //! With the Codex rules (`type` in turn.completed, error, turn.failed; `item.type` =
 //! agent_message), [`Stats::retained`] is the number of lines a scan retains.
 #![allow(dead_code)]
 
 use std::io::{self, Write};
+
+mod events;
 
 /// Which input to generate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,14 +34,17 @@ pub enum Kind {
     Transcript,
     /// Input (b): small log-like lines, about 2% retained.
     Logs,
+    /// Input (c): GitHub-Archive-like events, varied key order, about half `PushEvent`.
+    Events,
 }
 
 impl Kind {
-    /// Parses `transcript` / `a` or `logs` / `b`.
+    /// Parses `transcript` / `a`, `logs` / `b` or `events` / `c`.
     pub fn parse(s: &str) -> Option<Kind> {
         match s {
             "transcript" | "a" => Some(Kind::Transcript),
             "logs" | "log" | "b" => Some(Kind::Logs),
+            "events" | "c" => Some(Kind::Events),
             _ => None,
         }
     }
@@ -43,6 +54,7 @@ impl Kind {
         match self {
             Kind::Transcript => "transcript",
             Kind::Logs => "logs",
+            Kind::Events => "events",
         }
     }
 }
@@ -65,6 +77,10 @@ pub struct Stats {
     pub giant_bytes: u64,
     /// The longest line, without its terminator.
     pub longest: u64,
+    /// Input (c) only: lines whose top-level `type` is `PushEvent`.
+    pub push_events: u64,
+    /// Input (c) only: lines whose `payload.action` is `opened`.
+    pub action_opened: u64,
 }
 
 /// Writes `size` bytes of input `kind` to `out`.
@@ -73,6 +89,7 @@ pub fn write<W: Write>(kind: Kind, size: u64, seed: u64, out: &mut W) -> io::Res
     match kind {
         Kind::Transcript => g.transcript(size)?,
         Kind::Logs => g.logs(size)?,
+        Kind::Events => g.events(size)?,
     }
     Ok(g.stats)
 }
@@ -263,6 +280,9 @@ struct Gen<'w, W: Write> {
     line: Vec<u8>,
     item: u64,
     clock: u64,
+    /// Input (c): the line being built is a `PushEvent` / has `payload.action` = `opened`.
+    ev_push: bool,
+    ev_opened: bool,
 }
 
 impl<'w, W: Write> Gen<'w, W> {
@@ -274,6 +294,8 @@ impl<'w, W: Write> Gen<'w, W> {
             line: Vec::with_capacity(4096),
             item: 0,
             clock: 1_764_000_000_000,
+            ev_push: false,
+            ev_opened: false,
         }
     }
 
@@ -392,13 +414,16 @@ impl<'w, W: Write> Gen<'w, W> {
         let mut turn_open = false;
         // Keep room for the final filler line.
         while self.stats.bytes + 4096 < size {
-            if small >= next_giant {
-                if let Some(g) = giants.next() {
-                    let room = size - self.stats.bytes - 1;
-                    self.giant(g.min(room.saturating_sub(512)))?;
-                    next_giant += per_gap;
-                    continue;
-                }
+            let giant = if small >= next_giant {
+                giants.next()
+            } else {
+                None
+            };
+            if let Some(g) = giant {
+                let room = size - self.stats.bytes - 1;
+                self.giant(g.min(room.saturating_sub(512)))?;
+                next_giant += per_gap;
+                continue;
             }
             let before = self.stats.bytes;
             if !turn_open {
@@ -515,7 +540,12 @@ impl<'w, W: Write> Gen<'w, W> {
 
     /// Pads the output to exactly `size` bytes with one skipped line (when there is room).
     fn filler(&mut self, size: u64) -> io::Result<()> {
-        let head = r#"{"type":"turn.started","pad":""#;
+        self.filler_with(size, r#"{"type":"turn.started","pad":""#)
+    }
+
+    /// Pads the output to exactly `size` bytes with one line that starts with `head` (an
+    /// object left inside an open string) and ends the string and the object.
+    fn filler_with(&mut self, size: u64, head: &str) -> io::Result<()> {
         let tail = r#""}"#;
         let fixed = (head.len() + tail.len() + 1) as u64;
         if self.stats.bytes + fixed > size {
