@@ -30,7 +30,7 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
 "${fuzz[@]}" build
-for target in lines probe scan; do
+for target in lines probe scan simd; do
   echo "=== fuzz $target for ${secs}s"
   mkdir -p "$scratch/$target" "artifacts/$target"
   log="$scratch/$target.log"
@@ -46,4 +46,4 @@ for target in lines probe scan; do
   fi
   grep -E '^(INFO: seed corpus|Done [0-9]+ runs|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb))' "$log" || true
 done
-echo "fuzzing: 3 targets, ${secs}s each, no crash"
+echo "fuzzing: 4 targets, ${secs}s each, no crash"

@@ -202,11 +202,7 @@ mod tests {
             b"",
             b"{\"a\":tru}",
         ] {
-            assert!(
-                d.parse(bad).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
+            assert!(d.parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
     }
 

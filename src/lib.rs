@@ -157,6 +157,18 @@ pub use crate::select::{Matcher, Rule, Selector};
 pub use crate::sink::{Sink, sinks};
 pub use crate::spool::*;
 
+/// Not part of the API: hooks for the fuzz targets, which are a separate crate.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::simd::check_levels;
+
+    /// Validates one line as the scanner does: `Err` with the error message when it is not
+    /// one valid JSON value.
+    pub fn validate(line: &[u8]) -> Result<(), String> {
+        crate::validate::validate(line).map_err(|e| e.to_string())
+    }
+}
+
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

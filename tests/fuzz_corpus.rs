@@ -48,3 +48,8 @@ fn probe_corpus() {
 fn scan_corpus() {
     replay("scan", fuzz_checks::check_scan);
 }
+
+#[test]
+fn simd_corpus() {
+    replay("simd", fuzz_checks::check_simd);
+}

@@ -27,10 +27,12 @@ pub(crate) mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86;
 
+mod check;
 mod scan;
 #[cfg(test)]
 mod tests;
 
+pub use check::check_levels;
 pub(crate) use scan::{Container, Found, Str, skip_container, string_end};
 
 /// One bit per byte of a 64-byte block (bit `i` is byte `i`), for each class of byte the

@@ -369,14 +369,14 @@ pub fn check_probe(input: &[u8]) {
                     assert_eq!(r.dropped_total, 0, "{r:?}");
                 }
             }
-            if let Some(d) = r.dropped.first() {
-                if let Some(v) = &d.value {
-                    let candidates = matching_values(&rules.oracle, &value, opts.case_sensitive);
-                    assert!(
-                        candidates.iter().any(|full| value_is_cut_of(v, full)),
-                        "dropped value {v:?} is not a cut of a matching value {candidates:?}"
-                    );
-                }
+            if let Some(d) = r.dropped.first()
+                && let Some(v) = &d.value
+            {
+                let candidates = matching_values(&rules.oracle, &value, opts.case_sensitive);
+                assert!(
+                    candidates.iter().any(|full| value_is_cut_of(v, full)),
+                    "dropped value {v:?} is not a cut of a matching value {candidates:?}"
+                );
             }
         }
         Verdict::Invalid => {
@@ -506,5 +506,61 @@ pub fn check_scan(input: &[u8]) {
             r.skipped + r.malformed_total,
             e.skipped + e.malformed.len() as u64
         );
+    }
+}
+
+/// Fuzz target `simd`: every SIMD level this CPU supports agrees with the scalar reference
+/// (block classification, escape and string carries, string and container scans, validation)
+/// on any bytes, from every alignment.
+pub fn check_simd(data: &[u8]) {
+    spoolscan::__private::check_levels(data);
+    check_validate(data);
+}
+
+/// Fuzz target `simd`, second part: the validator agrees with serde_json on every line of
+/// `data` (see `json_oracle`).
+pub fn check_validate(data: &[u8]) {
+    for line in data.split(|&b| b == b'\n') {
+        let got = spoolscan::__private::validate(line);
+        assert_eq!(
+            got.is_ok(),
+            json_oracle(line),
+            "{:?}: {got:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}
+
+/// RFC 8259 as serde_json reads it, with numbers of any magnitude (skipping a value with
+/// `IgnoredAny` checks a number's syntax without converting it) and no recursion limit, plus
+/// the two stricter readings of DESIGN §10: at most 1024 levels and no unpaired surrogate
+/// escape (serde_json rejects those when it decodes a string into a `Value`; a line with a
+/// number beyond `f64` is not decoded, so there only the grammar is compared).
+pub fn json_oracle(line: &[u8]) -> bool {
+    use serde::Deserialize;
+    let Ok(text) = std::str::from_utf8(line) else {
+        return false;
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    if serde::de::IgnoredAny::deserialize(&mut de)
+        .and_then(|_| de.end())
+        .is_err()
+    {
+        return false;
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    match serde_json::Value::deserialize(&mut de) {
+        Ok(v) => json_depth(&v) <= 1024,
+        Err(e) => e.to_string().contains("number out of range"),
+    }
+}
+
+fn json_depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => 1 + a.iter().map(json_depth).max().unwrap_or(0),
+        serde_json::Value::Object(o) => 1 + o.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
     }
 }
