@@ -82,14 +82,19 @@ install_missing
 HAVE_MEMCHR=0 HAVE_SIMDJSON=0
 if [[ -f "$ANCHORS/memchr_count.c" && -f "$ANCHORS/simdjson_select.cpp" ]]; then
   mkdir -p "$OUT/src"
-  cp "$ANCHORS/memchr_count.c" "$ANCHORS/simdjson_select.cpp" "$OUT/src/" || die "cannot copy from $ANCHORS"
-  if [[ ! -x "$OUT/memchr_count" || "$OUT/src/memchr_count.c" -nt "$OUT/memchr_count" ]]; then
+  for f in memchr_count.c simdjson_select.cpp; do # a changed source is copied and rebuilt
+    if ! cmp -s "$ANCHORS/$f" "$OUT/src/$f"; then
+      cp "$ANCHORS/$f" "$OUT/src/$f" || die "cannot copy $ANCHORS/$f"
+      rm -f "$OUT/${f%.*}"
+    fi
+  done
+  if [[ ! -x "$OUT/memchr_count" ]]; then
     log "building target/compare/memchr_count"
     cc -O2 -o "$OUT/memchr_count" "$OUT/src/memchr_count.c" >&2 || log "warning: memchr_count did not build"
   fi
   if [[ ! -f /usr/include/simdjson.h ]]; then
     log "warning: libsimdjson-dev is not installed; the simdjson rows are left out"
-  elif [[ ! -x "$OUT/simdjson_select" || "$OUT/src/simdjson_select.cpp" -nt "$OUT/simdjson_select" ]]; then
+  elif [[ ! -x "$OUT/simdjson_select" ]]; then
     log "building target/compare/simdjson_select (g++ -O3 -march=native)"
     # -march=native: simdjson's On-Demand kernel is chosen at compile time (else: fallback)
     g++ -O3 -march=native -std=c++17 -pthread -DSIMDJSON_THREADS_ENABLED=1 \
