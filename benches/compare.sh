@@ -285,7 +285,7 @@ print(f"- tools: {sh('target/release/spoolscan --version 2>/dev/null') or 'spool
       f"{int(os.environ['BIG_BATCH']) >> 20} MiB for the transcript); {sh('jq --version') or 'no jq'}; "
       f"{sh('cc --version | head -n1')}; {sh('rustc --version')}")
 print(f"- method: one core per tool; the page cache warmed (`cat FILE > /dev/null`) before every run; "
-      f"{os.environ['REPS']} runs per tool, interleaved; medians. Wall = `$EPOCHREALTIME` around "
+      f"{os.environ['REPS']} run(s) per tool, interleaved; medians. Wall = `$EPOCHREALTIME` around "
       f"`/usr/bin/time -f '%e %M'` (includes process start-up), peak RSS = `%M` (mapped file pages "
       f"count); GB/s = 10^9 bytes/s; \"× memchr\" and \"× simdjson\" are speeds relative to those rows.")
 
