@@ -8,6 +8,8 @@
 //! the longest rule path whatever the nesting depth of the line, and it stops as soon as the
 //! outcome is decided.
 
+use std::collections::HashMap;
+
 use memchr::memmem;
 
 use crate::block;
@@ -49,10 +51,35 @@ type Step<T = ()> = Result<T, Stop>;
 struct Node {
     key: Box<[u8]>,
     children: Vec<usize>,
+    /// With many children: key -> child, so that thousands of paths cost one lookup.
+    child_map: Option<HashMap<Box<[u8]>, usize>>,
+    /// With many `equals` values on rules ending here: value (lowercased unless
+    /// case-sensitive) -> the first of those rules that has it.
+    equals_map: Option<HashMap<Box<[u8]>, usize>>,
     /// Rules whose path ends here.
     rules: Vec<usize>,
     /// Rules whose path ends here or below.
     subtree: Vec<usize>,
+}
+
+/// Children or values over this many are looked up in a hash map rather than one by one.
+const MAP_OVER: usize = 8;
+
+impl Node {
+    /// Builds the map of the `equals` values of the rules ending here, when there are many.
+    fn index(&mut self, rules: &[CompiledRule]) {
+        let equals = self.rules.iter().filter(|&&r| !rules[r].contains);
+        let values: usize = equals.clone().map(|&r| rules[r].needles.len()).sum();
+        if values > MAP_OVER {
+            let mut map = HashMap::with_capacity(values);
+            for &r in equals {
+                for n in &rules[r].needles {
+                    map.entry(n.clone()).or_insert(r);
+                }
+            }
+            self.equals_map = Some(map);
+        }
+    }
 }
 
 struct CompiledRule {
@@ -67,9 +94,12 @@ pub(crate) struct Probe {
     nodes: Vec<Node>,
     rules: Vec<CompiledRule>,
     case_sensitive: bool,
-    // Per-line state, reset by `classify`.
-    failed: Vec<bool>,
-    seen: Vec<bool>,
+    // Per-line state, reset by `classify` (by moving on to the next epoch).
+    epoch: u32,
+    /// `failed[r] == epoch`: rule `r` failed on this line.
+    failed: Vec<u32>,
+    /// `seen[n] == epoch`: the key of node `n` was met on this line.
+    seen: Vec<u32>,
     undecided: usize,
     /// Unescaped text of the string being compared.
     unescaped: Vec<u8>,
@@ -91,30 +121,33 @@ impl Probe {
         let mut nodes = vec![Node {
             key: Box::default(),
             children: Vec::new(),
+            child_map: None,
+            equals_map: None,
             rules: Vec::new(),
             subtree: Vec::new(),
         }];
         let mut rules = Vec::new();
+        // (parent, key) -> child, while the trie is built.
+        let mut edges: HashMap<(usize, &[u8]), usize> = HashMap::new();
         for (ri, rule) in selector.rules().iter().enumerate() {
             let mut at = 0;
             nodes[0].subtree.push(ri);
             for seg in rule.path() {
-                let found = nodes[at]
-                    .children
-                    .iter()
-                    .copied()
-                    .find(|&c| &*nodes[c].key == seg.as_bytes());
+                let found = edges.get(&(at, seg.as_bytes())).copied();
                 at = match found {
                     Some(c) => c,
                     None => {
                         nodes.push(Node {
                             key: seg.as_bytes().into(),
                             children: Vec::new(),
+                            child_map: None,
+                            equals_map: None,
                             rules: Vec::new(),
                             subtree: Vec::new(),
                         });
                         let c = nodes.len() - 1;
                         nodes[at].children.push(c);
+                        edges.insert((at, seg.as_bytes()), c);
                         c
                     }
                 };
@@ -149,9 +182,23 @@ impl Probe {
                 finders,
             });
         }
+        for node in &mut nodes {
+            node.index(&rules);
+        }
+        for i in 0..nodes.len() {
+            if nodes[i].children.len() > MAP_OVER {
+                let map = nodes[i]
+                    .children
+                    .iter()
+                    .map(|&c| (nodes[c].key.clone(), c))
+                    .collect();
+                nodes[i].child_map = Some(map);
+            }
+        }
         Probe {
-            failed: vec![false; rules.len()],
-            seen: vec![false; nodes.len()],
+            epoch: 1,
+            failed: vec![0; rules.len()],
+            seen: vec![0; nodes.len()],
             nodes,
             rules,
             case_sensitive,
@@ -187,8 +234,12 @@ impl Probe {
         exact: bool,
         release: block::Release<'_>,
     ) -> Outcome {
-        self.failed.iter_mut().for_each(|f| *f = false);
-        self.seen.iter_mut().for_each(|s| *s = false);
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.failed.iter_mut().for_each(|f| *f = 0);
+            self.seen.iter_mut().for_each(|s| *s = 0);
+            self.epoch = 1;
+        }
         self.undecided = self.rules.len();
         let mut cur = Cur {
             w: window,
@@ -245,8 +296,8 @@ impl Probe {
             cur.i += 1;
             cur.skip_ws();
             match self.child(node, cur.w, ks, ke, kesc)? {
-                Some(c) if !self.seen[c] => {
-                    self.seen[c] = true;
+                Some(c) if self.seen[c] != self.epoch => {
+                    self.seen[c] = self.epoch;
                     self.value_at(cur, c)?;
                 }
                 _ => self.skip_value(cur)?,
@@ -285,6 +336,9 @@ impl Probe {
         } else {
             &w[s..e]
         };
+        if let Some(map) = &self.nodes[node].child_map {
+            return Ok(map.get(key).copied());
+        }
         // Keys are short: an inline comparison beats a call to memcmp.
         let same = |k: &[u8]| k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b);
         Ok(self.nodes[node]
@@ -328,36 +382,60 @@ impl Probe {
         } else {
             &w[s..e]
         };
+        let Probe {
+            nodes,
+            rules,
+            lower,
+            failed,
+            epoch,
+            case_sensitive,
+            ..
+        } = self;
+        let node = &nodes[c];
         let mut lowered = false;
-        for &r in &self.nodes[c].rules {
-            if self.failed[r] {
+        let mut first = None;
+        if let Some(map) = &node.equals_map {
+            let key: &[u8] = if *case_sensitive {
+                text
+            } else {
+                lower_into(text, lower, &mut lowered)
+            };
+            first = map.get(key).copied().filter(|&r| failed[r] != *epoch);
+        }
+        for &r in &node.rules {
+            if first.is_some_and(|f| f < r) {
+                break;
+            }
+            let rule = &rules[r];
+            if failed[r] == *epoch || (!rule.contains && node.equals_map.is_some()) {
                 continue;
             }
-            let rule = &self.rules[r];
             let hit = if !rule.contains {
-                if self.case_sensitive {
+                if *case_sensitive {
                     rule.needles.iter().any(|n| **n == *text)
                 } else {
                     rule.needles.iter().any(|n| n.eq_ignore_ascii_case(text))
                 }
-            } else if self.case_sensitive {
+            } else if *case_sensitive {
                 rule.finders.iter().any(|f| f.find(text).is_some())
             } else {
-                if !lowered {
-                    self.lower.clear();
-                    self.lower.extend(text.iter().map(u8::to_ascii_lowercase));
-                    lowered = true;
-                }
-                rule.finders.iter().any(|f| f.find(&self.lower).is_some())
+                let lower = lower_into(text, lower, &mut lowered);
+                rule.finders.iter().any(|f| f.find(lower).is_some())
             };
             if hit {
+                first = Some(r);
+                break;
+            }
+        }
+        match first {
+            Some(r) => {
                 let cut = cut_value(text);
                 self.matched.clear();
                 self.matched.extend_from_slice(cut);
-                return Err(self.decide(Outcome::Retain(r)));
+                Err(self.decide(Outcome::Retain(r)))
             }
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn decide(&mut self, o: Outcome) -> Stop {
@@ -371,8 +449,8 @@ impl Probe {
     }
 
     fn fail(&mut self, r: usize) {
-        if !self.failed[r] {
-            self.failed[r] = true;
+        if self.failed[r] != self.epoch {
+            self.failed[r] = self.epoch;
             self.undecided -= 1;
         }
     }
@@ -386,6 +464,10 @@ impl Probe {
     }
 
     fn fail_subtree(&mut self, node: usize) -> Step {
+        if node == 0 {
+            // The top-level object closed: every rule failed.
+            return Err(self.decide(Outcome::Skip));
+        }
         for k in 0..self.nodes[node].subtree.len() {
             let r = self.nodes[node].subtree[k];
             self.fail(r);
@@ -502,6 +584,16 @@ impl Cur<'_> {
         self.i = end + 1;
         Ok((start, end, esc))
     }
+}
+
+/// `text` ASCII-lowercased in `buf`, lowering it only the first time (`done`).
+fn lower_into<'b>(text: &[u8], buf: &'b mut Vec<u8>, done: &mut bool) -> &'b [u8] {
+    if !*done {
+        buf.clear();
+        buf.extend(text.iter().map(u8::to_ascii_lowercase));
+        *done = true;
+    }
+    buf
 }
 
 /// Cuts a value to at most [`VALUE_CUT`] bytes, on a UTF-8 character boundary when the text is
@@ -784,6 +876,50 @@ mod tests {
         assert!(retained(exact(&mut p, &long)));
         assert!(p.matched_value().len() <= VALUE_CUT);
         assert!(std::str::from_utf8(p.matched_value()).is_ok());
+    }
+
+    /// Thousands of values on one path and thousands of paths (looked up through hash maps)
+    /// give what the rules give one by one: the first rule that matches.
+    #[test]
+    fn many_rules_agree_with_one_by_one() {
+        let values: Vec<String> = (0..3000).map(|i| format!("Event{i}")).collect();
+        let mut sel = Selector::new()
+            .contains("msg", ["needle"])
+            .unwrap()
+            .equals("type", values.iter().map(String::as_str))
+            .unwrap();
+        for i in 0..2000 {
+            sel = sel.equals(&format!("k{i}.x"), [format!("v{i}")]).unwrap();
+        }
+        sel = sel.equals("type", ["event7", "late"]).unwrap();
+        for case_sensitive in [false, true] {
+            let mut p = Probe::new(&sel, case_sensitive);
+            // (line, the index of the first rule that should match)
+            let table: Vec<(String, Option<usize>)> = vec![
+                (r#"{"type":"Event17"}"#.into(), Some(1)),
+                (
+                    r#"{"type":"event17"}"#.into(),
+                    (!case_sensitive).then_some(1),
+                ),
+                (r#"{"type":"Event3000"}"#.into(), None),
+                (r#"{"type":"late"}"#.into(), Some(2002)),
+                (
+                    r#"{"type":"event7"}"#.into(),
+                    Some(if case_sensitive { 2002 } else { 1 }),
+                ),
+                (r#"{"msg":"a needle","type":"Event1"}"#.into(), Some(0)),
+                (r#"{"type":"Event1","msg":"a needle"}"#.into(), Some(1)),
+                (r#"{"k1999":{"x":"v1999"}}"#.into(), Some(2001)),
+                (r#"{"k1999":{"x":"v1998"},"k5":{"x":"v5"}}"#.into(), Some(7)),
+                (r#"{"k2000":{"x":"v2000"}}"#.into(), None),
+                (r#"{"typ\u0065":"Ev\u0065nt9"}"#.into(), Some(1)),
+            ];
+            for (line, want) in table {
+                let got = exact(&mut p, &line);
+                let want = want.map_or(Outcome::Skip, Outcome::Retain);
+                assert_eq!(got, want, "{line} (case_sensitive: {case_sensitive})");
+            }
+        }
     }
 
     #[test]
