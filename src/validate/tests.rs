@@ -52,6 +52,14 @@ fn check(line: &[u8]) -> Result<(), Invalid> {
     let got = validate(line);
     for level in levels() {
         let at_level = structure_at(level, line);
+        // The fast walk and the precise walk agree (`structure` runs the precise one only on
+        // what the fast one rejects).
+        assert_eq!(
+            precise_at(level, line).is_ok(),
+            at_level.is_ok(),
+            "{level:?}: the walks disagree on {:?}",
+            String::from_utf8_lossy(line)
+        );
         match (&got, &at_level) {
             (Ok(()), Ok(())) => {}
             (Err(a), Err(b)) if a == b => {}

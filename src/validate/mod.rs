@@ -1,8 +1,8 @@
 //! Validation without decoding: is a line one valid JSON text (RFC 8259), and if not, what is
 //! wrong and where.
 //!
-//! The line is indexed in 64-byte blocks ([`crate::simd`]); a state machine then walks the
-//! tokens the index finds (brackets, separators, string starts, scalar starts) and checks the
+//! The line is indexed in 64-byte blocks ([`crate::simd`]); a pushdown automaton then walks
+//! the tokens the index finds (brackets, separators, string starts, scalar starts) and checks the
 //! grammar, while the masks check string contents (no control bytes) and the escapes are looked
 //! at one by one. Numbers and literals are checked by their grammar only, so a number of any
 //! magnitude is valid. UTF-8 is checked over the whole line (`simdutf8`). Two readings are
@@ -65,6 +65,30 @@ dispatch! {
     pub(crate) fn structure / structure_at(line: &[u8]) -> Result<(), Invalid> = structure_k;
 }
 
+dispatch! {
+    /// [`structure`] by the precise walk alone (for tests: it must agree with the fast one).
+    pub(crate) fn precise / precise_at(line: &[u8]) -> Result<(), Invalid> = precise_k;
+}
+
+/// The fast walk says whether the line is valid; only an invalid line is walked again, by the
+/// precise walk, to say what is wrong and where.
+#[inline(always)]
+fn structure_k<K: Kernel>(w: &[u8]) -> Result<(), Invalid> {
+    if fast::valid::<K>(w) {
+        return Ok(());
+    }
+    match precise_k::<K>(w) {
+        Err(e) => Err(e),
+        // The walks are tested to agree; should they not, the line is still not passed off
+        // as valid.
+        Ok(()) => Err(Invalid {
+            at: 0,
+            what: "invalid JSON",
+            found: w.first().copied(),
+        }),
+    }
+}
+
 /// What the state machine expects next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
@@ -119,8 +143,9 @@ impl Stack {
     }
 }
 
+/// The precise walk: a state machine that names what it expected at the first error.
 #[inline(always)]
-fn structure_k<K: Kernel>(w: &[u8]) -> Result<(), Invalid> {
+fn precise_k<K: Kernel>(w: &[u8]) -> Result<(), Invalid> {
     let err = |at: usize, what: &'static str| Invalid {
         at,
         what,
@@ -251,7 +276,7 @@ fn delimiter(b: Option<&u8>) -> bool {
 
 /// Checks the number or literal that starts at `w[at]`.
 #[inline(always)]
-fn scalar_value(w: &[u8], at: usize) -> Result<(), Invalid> {
+pub(super) fn scalar_value(w: &[u8], at: usize) -> Result<(), Invalid> {
     let literal = |text: &[u8]| -> Result<(), Invalid> {
         if w[at..].starts_with(text) && delimiter(w.get(at + text.len())) {
             Ok(())
@@ -325,7 +350,7 @@ fn number(w: &[u8], at: usize) -> Result<(), Invalid> {
 /// Checks the escape whose letter is `w[at]` (the byte after a backslash), and returns the
 /// index of the first byte after it.
 #[inline(always)]
-fn escape(w: &[u8], at: usize) -> Result<usize, Invalid> {
+pub(super) fn escape(w: &[u8], at: usize) -> Result<usize, Invalid> {
     let bad = |what| Invalid {
         at: at - 1,
         what,
@@ -363,5 +388,6 @@ fn hex4(w: &[u8], at: usize) -> Option<u32> {
     Some(v)
 }
 
+mod fast;
 #[cfg(test)]
 mod tests;
