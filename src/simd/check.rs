@@ -4,7 +4,7 @@
 
 use super::scan::{Container, Found, Str, skip_container_at, string_end_at};
 use super::{Carry, Index, Kernel, Level, block_at, portable, scalar};
-use crate::validate::structure_at;
+use crate::validate::{precise_at, structure_at};
 
 /// Runs the SIMD primitives at every supported level over `data` (the whole of it, and from
 /// each of its first 64 offsets) and panics when a level disagrees with the scalar reference.
@@ -28,6 +28,14 @@ pub fn check_levels(data: &[u8]) {
                 structure_at(level, &data[from..]),
             );
             assert_eq!(got, want, "{level:?} from {from}");
+        }
+        for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+            let line = &data[from..];
+            assert_eq!(
+                precise_at(level, line).is_ok(),
+                structure_at(level, line).is_ok(),
+                "{level:?} from {from}: the fast and precise walks disagree"
+            );
         }
     }
     // Resumed in two pieces, a scan finds what it finds in one.

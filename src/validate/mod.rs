@@ -66,7 +66,9 @@ dispatch! {
 }
 
 dispatch! {
-    /// [`structure`] by the precise walk alone (for tests: it must agree with the fast one).
+    /// [`structure`] by the precise walk alone (for the tests and the fuzz target: it must
+    /// agree with the fast one). Only the `_at` form is called.
+    #[allow(dead_code)]
     pub(crate) fn precise / precise_at(line: &[u8]) -> Result<(), Invalid> = precise_k;
 }
 
