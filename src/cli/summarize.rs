@@ -51,10 +51,13 @@ pub fn run(args: &SummarizeArgs) -> i32 {
             return 1;
         }
     };
-    let mut json = summary.to_json();
-    json.push('\n');
-    let mut out = io::stdout().lock();
-    match out.write_all(json.as_bytes()).and_then(|()| out.flush()) {
+    // Written as it is serialized: an answer of up to the ceiling is not copied again.
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let written = serde_json::to_writer(&mut out, &summary)
+        .map_err(io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
         Ok(()) => 0,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(e) => {

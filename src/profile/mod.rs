@@ -27,28 +27,26 @@
 pub mod claude;
 pub mod codex;
 pub mod gemini;
+mod walk;
 
-use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use memchr::memrchr;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::decode::Event;
 use crate::error::Error;
-use crate::lines::{BOM, is_blank};
 use crate::probe::{Outcome, Probe};
 use crate::report::{Dropped, Malformed, Report};
 use crate::scanner::{DEFAULT_CEILING, DEFAULT_MAX_LINE, DEFAULT_PROBE, Scanner, ScannerBuilder};
 use crate::select::Selector;
 use crate::sink::Sink;
+pub(crate) use walk::{Access, Fallback, parse_object};
 
 /// Error messages are cut to this many characters.
 pub const MESSAGE_CUT: usize = 2000;
@@ -61,8 +59,6 @@ pub const ERRORS_CAP: usize = 1000;
 const DETECT_HEAD: usize = 64 << 10;
 /// At most this many lines of the head are looked at.
 const DETECT_LINES: usize = 64;
-/// Positioned reads of the backward walk use chunks of this size.
-const WALK_CHUNK: usize = 64 << 10;
 /// At most this many line numbers are listed in a warning.
 const LIST_CAP: usize = 10;
 
@@ -600,7 +596,7 @@ impl Summarizer {
             }
             Profile::Gemini | Profile::Auto => self.run_with(
                 Profile::Gemini,
-                gemini::Collector::new(),
+                gemini::Collector::new(self.limits.ceiling),
                 access,
                 target,
                 notes,
@@ -691,75 +687,6 @@ fn list(lines: &[u64], total: u64) -> String {
         s.push_str(&format!(" and {} more", total - lines.len() as u64));
     }
     s
-}
-
-// ---------------------------------------------------------------------------------------------
-// Random access to the input
-
-/// Positioned reads of the input, independent of how the scanner reads it.
-pub(crate) enum Access<'a> {
-    Slice(&'a [u8]),
-    File {
-        file: &'a File,
-        len: u64,
-        path: Option<&'a Path>,
-    },
-}
-
-impl Access<'_> {
-    pub(crate) fn len(&self) -> u64 {
-        match self {
-            Access::Slice(b) => b.len() as u64,
-            Access::File { len, .. } => *len,
-        }
-    }
-
-    /// Up to `n` bytes at `offset` (fewer at the end of the input).
-    pub(crate) fn read(&self, offset: u64, n: usize) -> Result<Cow<'_, [u8]>, Error> {
-        let total = self.len();
-        let start = offset.min(total);
-        let n = (n as u64).min(total - start) as usize;
-        match self {
-            Access::Slice(b) => Ok(Cow::Borrowed(&b[start as usize..start as usize + n])),
-            Access::File { file, path, .. } => {
-                let mut buf = vec![0; n];
-                let mut got = 0;
-                while got < n {
-                    match file.read_at(&mut buf[got..], start + got as u64) {
-                        Ok(0) => break,
-                        Ok(k) => got += k,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(Error::io(*path, e)),
-                    }
-                }
-                buf.truncate(got);
-                Ok(Cow::Owned(buf))
-            }
-        }
-    }
-
-    /// Where the first line starts (after a BOM).
-    fn data_start(&self) -> Result<u64, Error> {
-        Ok(if self.read(0, BOM.len())?.as_ref() == BOM {
-            BOM.len() as u64
-        } else {
-            0
-        })
-    }
-
-    /// The position of the last LF in `[lo, hi)`.
-    fn rfind_lf(&self, lo: u64, hi: u64) -> Result<Option<u64>, Error> {
-        let mut hi = hi;
-        while hi > lo {
-            let start = hi.saturating_sub(WALK_CHUNK as u64).max(lo);
-            let chunk = self.read(start, (hi - start) as usize)?;
-            if let Some(i) = memrchr(b'\n', &chunk) {
-                return Ok(Some(start + i as u64));
-            }
-            hi = start;
-        }
-        Ok(None)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -895,64 +822,14 @@ impl Finish<'_, '_> {
         Ok(self.access.len() > end + term)
     }
 
-    /// The last line after offset `after` (the end of the last decoded line, or 0) that parses
-    /// as a JSON object, with its line number: a walk backwards from the end of the input.
-    /// Lines longer than `max_line` are passed over undecoded; invalid UTF-8 is repaired.
-    pub(crate) fn last_object_after(&mut self, after: u64) -> Result<Option<(u64, Value)>, Error> {
-        let a = self.access;
-        let start0 = a.data_start()?;
-        let lo = after.max(start0);
-        let total = a.len();
-        let mut e = total;
-        if e > lo && a.read(e - 1, 1)?.as_ref() == b"\n" {
-            e -= 1;
+    /// The last-object fallback: the last line after offset `after` (the end of the last
+    /// decoded line, or 0) that parses as a JSON object (see [`walk::last_object_after`]).
+    pub(crate) fn last_object_after(&mut self, after: u64) -> Result<Fallback, Error> {
+        let found = walk::last_object_after(self.access, self.report, self.limits.max_line, after)?;
+        if let Fallback::Found(line, _, true) = &found {
+            self.repaired.push(*line);
         }
-        let mut number = self.report.lines;
-        loop {
-            let (s, last) = match a.rfind_lf(lo, e)? {
-                Some(p) => (p + 1, false),
-                None if lo == start0 && after <= start0 => (lo, true),
-                None => return Ok(None),
-            };
-            let mut end = e;
-            if end > s && a.read(end - 1, 1)?.as_ref() == b"\r" {
-                end -= 1;
-            }
-            let len = end - s;
-            if len > 0 && len <= self.limits.max_line as u64 {
-                let bytes = a.read(s, len as usize)?;
-                if let Some((v, repaired)) = parse_object(&bytes) {
-                    if repaired {
-                        self.repaired.push(number);
-                    }
-                    return Ok(Some((number, v)));
-                }
-            }
-            if last || s == 0 {
-                return Ok(None);
-            }
-            e = s - 1;
-            number = number.saturating_sub(1);
-        }
-    }
-}
-
-/// A line's bytes as a JSON object (invalid UTF-8 replaced by U+FFFD: then `true`).
-pub(crate) fn parse_object(bytes: &[u8]) -> Option<(Value, bool)> {
-    if is_blank(bytes) {
-        return None;
-    }
-    let first = bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r'))?;
-    if *first != b'{' {
-        return None;
-    }
-    let (text, repaired) = match std::str::from_utf8(bytes) {
-        Ok(t) => (Cow::Borrowed(t), false),
-        Err(_) => (String::from_utf8_lossy(bytes), true),
-    };
-    match serde_json::from_str::<Value>(&text) {
-        Ok(v @ Value::Object(_)) => Some((v, repaired)),
-        _ => None,
+        Ok(found)
     }
 }
 
@@ -1305,38 +1182,5 @@ mod tests {
         );
         assert_eq!(cut_message("é".repeat(2001)).chars().count(), 2000);
         assert_eq!(cut_message("ab".into()), "ab");
-    }
-
-    #[test]
-    fn last_object_walk() {
-        let report = |lines| Report {
-            lines,
-            ..Report::default()
-        };
-        let data = b"\xEF\xBB\xBF{\"a\":1}\r\n[2]\n\n{\"b\":2}\r\n{bad\n  \n";
-        let access = Access::Slice(data);
-        let r = report(6);
-        let mut fin = Finish {
-            access: &access,
-            limits: Summarizer::new(Profile::Codex).limits,
-            report: &r,
-            repaired: vec![],
-        };
-        let (n, v) = fin.last_object_after(0).unwrap().unwrap();
-        assert_eq!((n, v), (4, serde_json::json!({"b": 2})));
-        // After line 4's end: nothing.
-        let end = data.len() as u64 - 10;
-        assert_eq!(fin.last_object_after(end).unwrap(), None);
-        // Only line 1.
-        let data = b"\xEF\xBB\xBF{\"a\":1}";
-        let access = Access::Slice(data);
-        let r = report(1);
-        fin.access = &access;
-        fin.report = &r;
-        assert_eq!(fin.last_object_after(0).unwrap().unwrap().0, 1);
-        assert_eq!(fin.last_object_after(10).unwrap(), None);
-        let access = Access::Slice(b"");
-        fin.access = &access;
-        assert_eq!(fin.last_object_after(0).unwrap(), None);
     }
 }
