@@ -860,13 +860,11 @@ impl<C: Collector> ProfileSink<'_, '_, C> {
 
     /// Repairs a selected line the decoder rejected for invalid UTF-8.
     fn repair(&mut self, m: &Malformed) -> Result<Option<Value>, Error> {
-        if !m.error.contains("UTF-8") || m.len > self.limits.ceiling as u64 {
+        // Whatever the error says: only a line that is not valid UTF-8 is read whole.
+        if m.len > self.limits.ceiling as u64 || walk::is_utf8(self.access, m.offset, m.len)? {
             return Ok(None);
         }
         let bytes = self.access.read(m.offset, m.len as usize)?;
-        if std::str::from_utf8(&bytes).is_ok() {
-            return Ok(None);
-        }
         let text = String::from_utf8_lossy(&bytes);
         if !matches!(
             self.repair.classify(text.as_bytes(), true),

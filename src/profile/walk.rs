@@ -293,6 +293,37 @@ fn is_valid_json(access: &Access<'_>, offset: u64, len: u64) -> Result<bool, Err
     }
 }
 
+/// Whether `[offset, offset + len)` is valid UTF-8, read in chunks of [`WALK_CHUNK`] bytes
+/// (a character cut by a chunk boundary is carried to the next chunk).
+pub(crate) fn is_utf8(access: &Access<'_>, offset: u64, len: u64) -> Result<bool, Error> {
+    let mut buf = Vec::with_capacity(WALK_CHUNK + 4);
+    let mut carry = [0u8; 4];
+    let mut carried = 0;
+    let (mut pos, end) = (offset, offset + len);
+    let mut chunk = Vec::with_capacity(WALK_CHUNK);
+    while pos < end {
+        access.read_into(pos, WALK_CHUNK.min((end - pos) as usize), &mut chunk)?;
+        if chunk.is_empty() {
+            break;
+        }
+        pos += chunk.len() as u64;
+        buf.clear();
+        buf.extend_from_slice(&carry[..carried]);
+        buf.extend_from_slice(&chunk);
+        carried = 0;
+        if let Err(e) = std::str::from_utf8(&buf) {
+            // `None`: the chunk ends inside a character; it may go on in the next chunk.
+            if e.error_len().is_some() || pos >= end {
+                return Ok(false);
+            }
+            let rest = &buf[e.valid_up_to()..];
+            carry[..rest.len()].copy_from_slice(rest);
+            carried = rest.len();
+        }
+    }
+    Ok(carried == 0)
+}
+
 /// A line's bytes as a JSON object (invalid UTF-8 replaced by U+FFFD: then `true`).
 pub(crate) fn parse_object(bytes: &[u8]) -> Option<(Value, bool)> {
     if is_blank(bytes) {
@@ -322,6 +353,32 @@ mod tests {
             ..Report::default()
         };
         last_object_after(&Access::Slice(data), &report, 16 << 20, after).unwrap()
+    }
+
+    #[test]
+    fn utf8_across_chunks() {
+        let mut data = "x".repeat(WALK_CHUNK - 1).into_bytes();
+        data.extend_from_slice("é€😀".as_bytes());
+        data.extend_from_slice(&b"y".repeat(WALK_CHUNK));
+        let a = Access::Slice(&data);
+        for start in (0..4).chain(WALK_CHUNK - 2..WALK_CHUNK + 10) {
+            for end in [
+                data.len(),
+                data.len() - WALK_CHUNK,
+                data.len() - WALK_CHUNK - 1,
+            ] {
+                if start > end {
+                    continue;
+                }
+                let len = (end - start) as u64;
+                let oracle = std::str::from_utf8(&data[start..end]).is_ok();
+                assert_eq!(is_utf8(&a, start as u64, len).unwrap(), oracle);
+            }
+        }
+        // A character cut by the end of the span; an invalid byte.
+        assert!(!is_utf8(&a, 0, WALK_CHUNK as u64).unwrap());
+        let bad = [b'a', 0xff, b'b'];
+        assert!(!is_utf8(&Access::Slice(&bad), 0, 3).unwrap());
     }
 
     #[test]
