@@ -866,9 +866,10 @@ fn auto_detects_each_sample() {
     )
     .unwrap();
     assert_eq!(s.profile, Profile::Gemini);
+    // Nothing to tell from: no guess, a warning.
     let s = summarize(&b""[..], Profile::Auto).unwrap();
-    assert_eq!((s.profile, s.status), (Profile::Codex, Status::NoEvents));
-    assert!(warns(&s, "assumed codex"));
+    assert_eq!((s.profile, s.status), (Profile::Auto, Status::NoEvents));
+    assert!(warns(&s, "no profile fits"));
 }
 
 #[test]
@@ -900,7 +901,8 @@ fn io_and_config_errors() {
         Err(spoolscan::Error::Config(_))
     ));
     assert!("Codex".parse::<Profile>().is_ok());
-    assert!("cursor".parse::<Profile>().is_err());
+    assert!("cursor".parse::<Profile>().is_ok());
+    assert!("kiro".parse::<Profile>().is_err());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -992,7 +994,7 @@ fn cli_summarize_limits_and_errors() {
     assert!(err.contains("no-such-transcript.ndjson"), "{err}");
     for args in [
         &["summarize", "--probe", "2MiB", "--max-line", "1MiB", "-"][..],
-        &["summarize", "--profile", "cursor", "-"][..],
+        &["summarize", "--profile", "kiro", "-"][..],
         &["summarize", "--ceiling", "12XB", "-"][..],
     ] {
         let (code, v, err) = cli(args, Some(b"{}\n"));

@@ -17,7 +17,11 @@ pub fn parse_profile(s: &str) -> Result<Profile, String> {
 pub struct SummarizeArgs {
     /// The transcript's format: codex (`codex exec --json`), claude (`claude -p
     /// --output-format stream-json --verbose`), gemini (`gemini --output-format stream-json`),
-    /// or auto (detected from the first events; the summary names the one chosen).
+    /// opencode (`opencode run --format json`), cursor (`cursor-agent -p --output-format
+    /// stream-json`), amp (`amp -x --stream-json`), qwen (`qwen -p --output-format
+    /// stream-json`), copilot (`copilot -p --output-format json`), or auto (detected from the
+    /// first events; the summary names the one chosen, or keeps `auto` with a warning when
+    /// none fits).
     #[arg(long, value_name = "PROFILE", default_value = "auto", value_parser = parse_profile)]
     pub profile: Profile,
     #[command(flatten)]

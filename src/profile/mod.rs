@@ -24,9 +24,15 @@
 //! * Readers (stdin, pipes) are spooled to an unnamed temporary file first, so every input can
 //!   be read at an offset.
 
+pub mod amp;
 pub mod claude;
 pub mod codex;
+pub mod copilot;
+pub mod cursor;
+mod detect;
 pub mod gemini;
+pub mod opencode;
+pub mod qwen;
 mod walk;
 
 use std::fmt;
@@ -56,9 +62,9 @@ pub const MESSAGE_CUT: usize = 2000;
 pub const ERRORS_CAP: usize = 1000;
 
 /// The head of the input that `--profile auto` looks at.
-const DETECT_HEAD: usize = 64 << 10;
+pub(crate) const DETECT_HEAD: usize = 64 << 10;
 /// At most this many lines of the head are looked at.
-const DETECT_LINES: usize = 64;
+pub(crate) const DETECT_LINES: usize = 64;
 /// At most this many line numbers are listed in a warning.
 const LIST_CAP: usize = 10;
 
@@ -75,6 +81,16 @@ pub enum Profile {
     Claude,
     /// Gemini CLI, `gemini --output-format stream-json`.
     Gemini,
+    /// OpenCode, `opencode run --format json`.
+    Opencode,
+    /// Cursor Agent, `cursor-agent -p --output-format stream-json`.
+    Cursor,
+    /// Amp, `amp -x --stream-json`.
+    Amp,
+    /// Qwen Code, `qwen -p --output-format stream-json`.
+    Qwen,
+    /// GitHub Copilot CLI, `copilot -p --output-format json`.
+    Copilot,
     /// Detect the format from the first events (the summary names the profile chosen, and a
     /// warning says why).
     #[default]
@@ -82,12 +98,30 @@ pub enum Profile {
 }
 
 impl Profile {
-    /// The profile's name: `codex`, `claude`, `gemini` or `auto`.
+    /// Every concrete profile (all but [`Profile::Auto`]).
+    pub const ALL: [Profile; 8] = [
+        Profile::Codex,
+        Profile::Claude,
+        Profile::Gemini,
+        Profile::Opencode,
+        Profile::Cursor,
+        Profile::Amp,
+        Profile::Qwen,
+        Profile::Copilot,
+    ];
+
+    /// The profile's name: `codex`, `claude`, `gemini`, `opencode`, `cursor`, `amp`, `qwen`,
+    /// `copilot` or `auto`.
     pub fn name(self) -> &'static str {
         match self {
             Profile::Codex => "codex",
             Profile::Claude => "claude",
             Profile::Gemini => "gemini",
+            Profile::Opencode => "opencode",
+            Profile::Cursor => "cursor",
+            Profile::Amp => "amp",
+            Profile::Qwen => "qwen",
+            Profile::Copilot => "copilot",
             Profile::Auto => "auto",
         }
     }
@@ -107,6 +141,11 @@ impl Profile {
             Profile::Codex => Some(codex::selector()),
             Profile::Claude => Some(claude::selector()),
             Profile::Gemini => Some(gemini::selector()),
+            Profile::Opencode => Some(opencode::selector()),
+            Profile::Cursor => Some(cursor::selector()),
+            Profile::Amp => Some(amp::selector()),
+            Profile::Qwen => Some(qwen::selector()),
+            Profile::Copilot => Some(copilot::selector()),
             Profile::Auto => None,
         }
     }
@@ -118,9 +157,13 @@ impl fmt::Display for Profile {
     }
 }
 
-/// A profile name that is none of `codex`, `claude`, `gemini`, `auto`.
+/// A profile name that is none of `codex`, `claude`, `gemini`, `opencode`, `cursor`, `amp`,
+/// `qwen`, `copilot`, `auto`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown profile {0:?}: expected codex, claude, gemini or auto")]
+#[error(
+    "unknown profile {0:?}: expected codex, claude, gemini, opencode, cursor, amp, qwen, copilot \
+     or auto"
+)]
 pub struct UnknownProfile(pub String);
 
 impl FromStr for Profile {
@@ -128,13 +171,14 @@ impl FromStr for Profile {
 
     /// Parses a profile name, ASCII case-insensitively.
     fn from_str(s: &str) -> Result<Profile, UnknownProfile> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "codex" => Ok(Profile::Codex),
-            "claude" => Ok(Profile::Claude),
-            "gemini" => Ok(Profile::Gemini),
-            "auto" => Ok(Profile::Auto),
-            _ => Err(UnknownProfile(s.to_string())),
+        let name = s.trim().to_ascii_lowercase();
+        if name == "auto" {
+            return Ok(Profile::Auto);
         }
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| UnknownProfile(s.to_string()))
     }
 }
 
@@ -581,26 +625,27 @@ impl Summarizer {
         let mut notes = Vec::new();
         let profile = match self.profile {
             Profile::Auto => {
-                let (p, note) = detect(&access)?;
+                let (p, note) = detect::detect(&access)?;
                 notes.push(note);
                 p
             }
-            p => p,
+            p => Some(p),
         };
+        let ceiling = self.limits.ceiling;
+        let (a, t, n) = (access, target, notes);
         match profile {
-            Profile::Codex => {
-                self.run_with(profile, codex::Collector::new(), access, target, notes)
+            Some(p @ Profile::Codex) => self.run_with(p, codex::Collector::new(), a, t, n),
+            Some(p @ Profile::Claude) => self.run_with(p, claude::Collector::new(), a, t, n),
+            Some(p @ Profile::Gemini) => self.run_with(p, gemini::Collector::new(ceiling), a, t, n),
+            Some(p @ Profile::Opencode) => {
+                self.run_with(p, opencode::Collector::new(ceiling), a, t, n)
             }
-            Profile::Claude => {
-                self.run_with(profile, claude::Collector::new(), access, target, notes)
-            }
-            Profile::Gemini | Profile::Auto => self.run_with(
-                Profile::Gemini,
-                gemini::Collector::new(self.limits.ceiling),
-                access,
-                target,
-                notes,
-            ),
+            Some(p @ Profile::Cursor) => self.run_with(p, cursor::collector(), a, t, n),
+            Some(p @ Profile::Amp) => self.run_with(p, amp::collector(), a, t, n),
+            Some(p @ Profile::Qwen) => self.run_with(p, qwen::collector(), a, t, n),
+            Some(p @ Profile::Copilot) => self.run_with(p, copilot::Collector::new(), a, t, n),
+            // No profile fits: the scan still runs (for its report), nothing is decoded.
+            Some(Profile::Auto) | None => self.run_with(Profile::Auto, detect::Nothing, a, t, n),
         }
     }
 
@@ -612,7 +657,7 @@ impl Summarizer {
         target: Target<'_>,
         mut notes: Vec<String>,
     ) -> Result<Summary, Error> {
-        let selector = profile.selector().expect("a concrete profile");
+        let selector = profile.selector().unwrap_or_else(detect::nothing_selector);
         let mut scanner: Scanner = self.builder(selector.clone()).build()?;
         let mut sink = ProfileSink {
             collector: &mut collector,
@@ -1093,70 +1138,6 @@ pub(crate) mod lenient {
     pub(crate) fn value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
         Ok(Some(any(d)?).filter(|v| !v.is_null()))
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Format detection
-
-/// Picks a profile from the `type` of the first events, with a note saying why.
-fn detect(access: &Access<'_>) -> Result<(Profile, String), Error> {
-    let start = access.data_start()?;
-    let head = access.read(start, DETECT_HEAD)?;
-    let cut = head.len() as u64 + start < access.len();
-    let sel = Selector::new()
-        .contains("type", [""])
-        .expect("a valid rule");
-    let mut types = Probe::new(&sel, true);
-    let mut pos = 0;
-    let mut number = 0u64;
-    while pos < head.len() && (number as usize) < DETECT_LINES {
-        number += 1;
-        let (line, whole) = match memchr::memchr(b'\n', &head[pos..]) {
-            Some(i) => (&head[pos..pos + i], true),
-            None => (&head[pos..], !cut),
-        };
-        pos += line.len() + 1;
-        let ty = match types.classify(line, false) {
-            Outcome::Retain(_) => String::from_utf8_lossy(types.matched_value()).into_owned(),
-            _ => continue,
-        };
-        let found = match ty.as_str() {
-            t if ["thread.", "turn.", "item.", "session.", "task."]
-                .iter()
-                .any(|p| t.starts_with(p)) =>
-            {
-                Some(Profile::Codex)
-            }
-            "system" | "assistant" | "user" | "stream_event" => Some(Profile::Claude),
-            "init" | "message" | "tool_use" | "tool_result" => Some(Profile::Gemini),
-            "result" if whole => match parse_object(line) {
-                Some((Value::Object(m), _)) => Some(
-                    if ["subtype", "total_cost_usd", "num_turns", "duration_api_ms"]
-                        .iter()
-                        .any(|k| m.contains_key(*k))
-                    {
-                        Profile::Claude
-                    } else if m.contains_key("stats") || m.contains_key("status") {
-                        Profile::Gemini
-                    } else {
-                        Profile::Codex
-                    },
-                ),
-                _ => None,
-            },
-            _ => None,
-        };
-        if let Some(p) = found {
-            return Ok((
-                p,
-                format!("profile auto: detected {p} from line {number} (type {ty:?})"),
-            ));
-        }
-    }
-    Ok((
-        Profile::Codex,
-        "profile auto: no known event type in the first lines; assumed codex".to_string(),
-    ))
 }
 
 #[cfg(test)]
