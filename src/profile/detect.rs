@@ -2,7 +2,10 @@
 //!
 //! Only top-level keys count: a line's `type` is read by the structural probe, and where the
 //! type is shared by several CLIs (`system`, `result`, `tool_use`, `error`, `session.*`) the
-//! line (at most [`DETECT_HEAD`] bytes) is parsed and its top-level keys are looked at. Text
+//! line, when it holds at most [`DETECT_HEAD`] bytes, is parsed and its top-level keys are
+//! looked at (a longer line, a tool output, counts by its type alone; its end is found by a
+//! search, so a giant first line does not hide the events after it). At most
+//! [`DETECT_LINES`] lines are looked at. Text
 //! inside a value (a tool output holding `"type":"result"`) never counts. A stream that fits
 //! no profile is not guessed: the summary keeps the profile `auto`, decodes nothing, and a
 //! warning names what was seen.
@@ -109,33 +112,80 @@ fn clue(ty: &str, obj: Option<&Map<String, Value>>) -> Clue {
     }
 }
 
+/// The lines of the input from its start, each as its first bytes: the whole line when it
+/// holds at most [`DETECT_HEAD`] bytes, else its first [`PREFIX`] bytes (`whole` false). The
+/// end of a long line is found by a search through a reused chunk: nothing grows with it.
+struct Lines<'x, 'a> {
+    access: &'x Access<'a>,
+    pos: u64,
+    chunk: Vec<u8>,
+}
+
+/// How much of a long line the probe reads for its type.
+const PREFIX: usize = 4 << 10;
+
+impl Lines<'_, '_> {
+    fn next_line(&mut self) -> Result<Option<(Vec<u8>, bool)>, Error> {
+        let total = self.access.len();
+        if self.pos >= total {
+            return Ok(None);
+        }
+        let start = self.pos;
+        let mut end = None;
+        let mut at = start;
+        while at < total {
+            self.access
+                .read_into(at, super::walk::WALK_CHUNK, &mut self.chunk)?;
+            if self.chunk.is_empty() {
+                break;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &self.chunk) {
+                end = Some(at + i as u64);
+                break;
+            }
+            at += self.chunk.len() as u64;
+        }
+        let (len, next) = match end {
+            Some(e) => (e - start, e + 1),
+            None => (total - start, total),
+        };
+        self.pos = next;
+        let whole = len as usize <= DETECT_HEAD;
+        let take = if whole { len as usize } else { PREFIX };
+        let mut bytes = self.access.read(start, take)?.into_owned();
+        if whole && bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        Ok(Some((bytes, whole)))
+    }
+}
+
 /// Picks a profile from the first events, with a note saying why; `None` when none fits.
 pub(crate) fn detect(access: &Access<'_>) -> Result<(Option<Profile>, String), Error> {
-    let start = access.data_start()?;
-    let head = access.read(start, DETECT_HEAD)?;
-    let cut = head.len() as u64 + start < access.len();
     let sel = Selector::new()
         .contains("type", [""])
         .expect("a valid rule");
     let mut types = Probe::new(&sel, true);
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
     let (mut not_json, mut untyped, mut claude_like) = (0u64, 0u64, None);
-    let mut pos = 0;
+    let mut lines = Lines {
+        access,
+        pos: access.data_start()?,
+        chunk: Vec::with_capacity(super::walk::WALK_CHUNK),
+    };
     let mut number = 0u64;
-    while pos < head.len() && (number as usize) < DETECT_LINES {
-        number += 1;
-        let (line, whole) = match memchr::memchr(b'\n', &head[pos..]) {
-            Some(i) => (&head[pos..pos + i], true),
-            None => (&head[pos..], !cut),
+    while (number as usize) < DETECT_LINES {
+        let Some((line, whole)) = lines.next_line()? else {
+            break;
         };
-        pos += line.len() + 1;
-        let ty = match types.classify(line, false) {
+        number += 1;
+        let ty = match types.classify(&line, false) {
             Outcome::Retain(_) => String::from_utf8_lossy(types.matched_value()).into_owned(),
             Outcome::Malformed { .. } => {
                 not_json += 1;
                 continue;
             }
-            Outcome::Skip | Outcome::NotObject if !crate::lines::is_blank(line) => {
+            Outcome::Skip | Outcome::NotObject if !crate::lines::is_blank(&line) => {
                 untyped += 1;
                 continue;
             }
@@ -144,7 +194,7 @@ pub(crate) fn detect(access: &Access<'_>) -> Result<(Option<Profile>, String), E
         if seen.len() < 12 || seen.contains_key(&ty) {
             *seen.entry(ty.clone()).or_default() += 1;
         }
-        let parsed = whole.then(|| parse_object(line)).flatten();
+        let parsed = whole.then(|| parse_object(&line)).flatten();
         let obj = parsed.as_ref().and_then(|(v, _)| v.as_object());
         match clue(&ty, obj) {
             Clue::Is(p) => {

@@ -65,7 +65,7 @@ impl Access<'_> {
     }
 
     /// Reads up to `n` bytes at `offset` into `buf` (cleared first; reused by the walk).
-    fn read_into(&self, offset: u64, n: usize, buf: &mut Vec<u8>) -> Result<(), Error> {
+    pub(crate) fn read_into(&self, offset: u64, n: usize, buf: &mut Vec<u8>) -> Result<(), Error> {
         let total = self.len();
         let start = offset.min(total);
         let n = (n as u64).min(total - start) as usize;
