@@ -19,7 +19,12 @@ const SLACK_KIB: i64 = 16 * 1024;
 /// Runs `spoolscan summarize ARGS FILE` with stdout to a file; returns the peak and the
 /// summary.
 fn summarize(input: &Path, args: &[&str]) -> (peak::Peak, serde_json::Value) {
-    let out_path = input.with_extension("summary.json");
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let out_path = std::env::temp_dir().join(format!(
+        "spoolscan-summary-rss-{}-{}.json",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let out = File::create(&out_path).unwrap();
     let mut cmd = peak::command(env!("CARGO_BIN_EXE_spoolscan"));
     cmd.arg("summarize")
@@ -30,6 +35,7 @@ fn summarize(input: &Path, args: &[&str]) -> (peak::Peak, serde_json::Value) {
         .stderr(Stdio::inherit());
     let peak = peak::measure(&mut cmd, |_| {});
     let summary = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&out_path);
     (peak, summary)
 }
 
@@ -107,4 +113,61 @@ fn gemini_100_mb_of_deltas_are_capped_at_the_ceiling() {
         let bound = SLACK_KIB + (ceiling >> 10) as i64;
         assert!(g <= bound, "peak RSS grew by {g} KiB (> {bound} KiB)");
     }
+}
+
+/// OpenCode (issue 15): a transcript with 5 tool outputs of 40 MiB and more (200+ MiB) costs
+/// at most 16 MiB more than the sample: the `tool_use` lines are skipped by their type.
+#[test]
+fn opencode_giant_tool_outputs_stay_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/opencode.ndjson");
+    let text = std::fs::read_to_string(&sample).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let large = dir.path().join("large.ndjson");
+    let mut w = BufWriter::new(File::create(&large).unwrap());
+    let chunk = "x".repeat(MIB - 64)
+        + "\\n{\\\"type\\\":\\\"text\\\",\\\"part\\\":{\\\"text\\\":\\\"FAKE\\\"}}\\n";
+    for (i, line) in lines.iter().enumerate() {
+        if i == 2 || i == 6 {
+            for k in 0..(if i == 2 { 3 } else { 2 }) {
+                write!(
+                    w,
+                    r#"{{"type":"tool_use","timestamp":1,"sessionID":"ses_f7a1cca5effeqTi40Z3Us6CDVK","part":{{"type":"tool","tool":"bash","callID":"c{k}","state":{{"status":"completed","input":{{"command":"cat big.log"}},"output":""#
+                )
+                .unwrap();
+                for _ in 0..(40 + k) {
+                    w.write_all(chunk.as_bytes()).unwrap();
+                }
+                writeln!(
+                    w,
+                    r#"","metadata":{{"exit":0}},"title":"cat big.log"}}}}}}"#
+                )
+                .unwrap();
+            }
+        }
+        writeln!(w, "{line}").unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let bytes = std::fs::metadata(&large).unwrap().len();
+    assert!(bytes >= 200 * MIB as u64, "{bytes}");
+    let args = ["--profile", "opencode"];
+    let (t, ts) = summarize(&sample, &args);
+    let (l, ls) = summarize(&large, &args);
+    for k in [
+        "answer",
+        "usage",
+        "cost_usd",
+        "session_id",
+        "status",
+        "event",
+    ] {
+        assert_eq!(ts[k], ls[k], "{k}");
+    }
+    assert_eq!(ls["report"]["oversize_skipped"], 5);
+    let g = grew(&t, &l);
+    assert!(
+        g <= SLACK_KIB,
+        "peak RSS grew by {g} KiB (> {SLACK_KIB} KiB)"
+    );
 }
