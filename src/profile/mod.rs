@@ -1,4 +1,5 @@
-//! Agent transcript profiles: summaries of Codex, Claude Code and Gemini CLI transcripts.
+//! Agent transcript profiles: summaries of Codex, Claude Code, Gemini CLI, OpenCode, Cursor
+//! Agent, Amp, Qwen Code and GitHub Copilot CLI transcripts.
 //!
 //! A *profile* knows one CLI's event format. It chooses the selection rules so that only the
 //! events it needs are decoded (giant tool outputs are classified by their `type` and skipped
@@ -6,21 +7,27 @@
 //! usage, model, session id, cost, errors and a [`Status`], plus the scan [`Report`].
 //!
 //! The entry points are [`summarize`] (default limits) and [`Summarizer`] (limits, spool
-//! directory). Each profile module ([`codex`], [`claude`], [`gemini`]) also exposes its
-//! selection rules (`selector()`) and its typed event structs.
+//! directory). Each profile module ([`codex`], [`claude`], [`gemini`], [`opencode`], [`cursor`],
+//! [`amp`], [`qwen`], [`copilot`]) also exposes its selection rules (`selector()`) and typed
+//! structs for its usage or events.
 //!
 //! # How summaries stay in bounded memory
 //!
 //! * Only the lines the profile selects are decoded; every other line is classified by the
 //!   prefix probe and skipped. The summary keeps a handful of decoded events (the answer
-//!   candidate, the usage event, the last event), never the whole transcript.
+//!   candidate, the usage event, the last event), never the whole transcript; answers
+//!   assembled from chunks (Gemini, OpenCode) are capped at the ceiling, with a warning.
+//! * The Codex last-object fallback walks back from the end in chunks it reads once (time
+//!   proportional to the bytes), and decodes no line over 256 KiB.
 //! * A selected line that could not be decoded (over the ceiling, undecidable within the
 //!   probe, malformed) is not silently ignored: the profile looks at its first `probe` bytes
 //!   (a positioned read, never the whole line) and, when it could have been the answer, the
 //!   summary's status is `stale_answer` with the line and offset in `warnings`.
 //! * A selected line with invalid UTF-8 is rejected by the decoder (and counted as malformed in
-//!   the report); the summarizer re-reads it (it is no larger than the ceiling), replaces the
-//!   invalid bytes with U+FFFD, decodes it again, and uses it, with a warning naming the line.
+//!   the report); the summarizer checks the UTF-8 of every malformed selected line in chunks
+//!   (not the error text), and re-reads a line that is not valid UTF-8 (it is no larger than
+//!   the ceiling), replaces the invalid bytes with U+FFFD, decodes it again, and uses it, with
+//!   a warning naming the line.
 //! * Readers (stdin, pipes) are spooled to an unnamed temporary file first, so every input can
 //!   be read at an offset.
 
