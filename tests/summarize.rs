@@ -1225,3 +1225,26 @@ fn gemini_assembled_answer_is_capped_at_the_ceiling() {
     assert_eq!(s.answer.as_deref(), Some(full.as_str()));
     assert!(!warns(&s, "cut at the ceiling"));
 }
+
+#[test]
+fn warnings_stay_bounded() {
+    // 100,000 Gemini warning events and undecodable Claude heads: each becomes a warning,
+    // but at most 100 are listed per kind of source, plus one line counting the rest.
+    let mut data = Vec::new();
+    for i in 0..100_000 {
+        data.extend_from_slice(
+            format!(r#"{{"type":"error","severity":"warning","message":"w{i}"}}"#).as_bytes(),
+        );
+        data.push(b'\n');
+    }
+    let s = summarize(&data, Profile::Gemini).unwrap();
+    check(&s);
+    assert!(s.warnings.len() <= 110, "{}", s.warnings.len());
+    assert!(warns(&s, "99900 more warnings"), "{:?}", s.warnings.last());
+    let mut data = Vec::new();
+    for _ in 0..50_000 {
+        data.extend_from_slice(b"{\"type\":\"assistant\",\"message\":\"not an object\"}\n");
+    }
+    let s = summarize(&data, Profile::Claude).unwrap();
+    assert!(s.warnings.len() <= 110, "{}", s.warnings.len());
+}

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    At, Draft, Errors, Finish, Lost, Maybe, Peek, Raw, cut_message, extract_message, lenient,
+    At, Draft, Errors, Finish, Lost, Maybe, Notes, Peek, Raw, cut_message, extract_message, lenient,
 };
 use crate::error::Error;
 use crate::select::Selector;
@@ -233,7 +233,7 @@ pub(crate) struct Collector {
     last_error: Option<(At, String)>,
     stale: Option<(At, String)>,
     parsed_any: bool,
-    notes: Vec<String>,
+    notes: Notes,
     peek_result: Peek,
 }
 
@@ -257,7 +257,7 @@ impl Collector {
             last_error: None,
             stale: None,
             parsed_any: false,
-            notes: Vec::new(),
+            notes: Notes::default(),
             peek_result: Peek::equals("type", &["result"]),
         }
     }
@@ -488,7 +488,7 @@ impl super::Collector for Collector {
             .as_ref()
             .or(self.last_error.as_ref())
             .map(|e| e.1.clone());
-        d.notes = std::mem::take(&mut self.notes);
+        d.notes = self.notes.take();
         d.notes.extend(self.errors.note());
         d.errors = std::mem::take(&mut self.errors.list);
         Ok(d)

@@ -64,8 +64,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
-    At, Draft, Errors, Fallback, Finish, Lost, Maybe, Peek, Raw, cut_message, extract_message,
-    str_of,
+    At, Draft, Errors, Fallback, Finish, Lost, Maybe, Notes, Peek, Raw, cut_message,
+    extract_message, str_of,
 };
 use crate::error::Error;
 use crate::select::Selector;
@@ -277,7 +277,7 @@ pub(crate) struct Collector {
     result_stop: Option<At>,
     stale: Option<Stale>,
     parsed_any: bool,
-    notes: Vec<String>,
+    notes: Notes,
     peek_result: Peek,
     peek_completed: Peek,
     peek_agent: Peek,
@@ -297,7 +297,7 @@ impl Collector {
             result_stop: None,
             stale: None,
             parsed_any: false,
-            notes: Vec::new(),
+            notes: Notes::default(),
             peek_result: Peek::equals("type", &["result"]),
             peek_completed: Peek::equals("type", &["item.completed"]),
             peek_agent: Peek::equals("item.type", &["agent_message"]),
@@ -553,7 +553,7 @@ impl super::Collector for Collector {
                  `event` is {source}"
             ));
         }
-        d.notes = std::mem::take(&mut self.notes);
+        d.notes = self.notes.take();
         d.notes.extend(self.errors.note());
         d.errors = std::mem::take(&mut self.errors.list);
         if let Some(at) = self.result_stop

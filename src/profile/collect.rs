@@ -341,6 +341,39 @@ pub(crate) fn cut_message(mut s: String) -> String {
     s
 }
 
+/// At most this many warnings of one collector are listed (the others are counted).
+pub(crate) const NOTES_CAP: usize = 100;
+
+/// A collector's warnings, capped at [`NOTES_CAP`] so that millions of odd lines (undecodable
+/// events, Gemini warnings) cannot grow a summary without bound.
+#[derive(Debug, Default)]
+pub(crate) struct Notes {
+    list: Vec<String>,
+    more: u64,
+}
+
+impl Notes {
+    pub(crate) fn push(&mut self, note: String) {
+        if self.list.len() < NOTES_CAP {
+            self.list.push(note);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// The warnings, with one more saying how many were left out.
+    pub(crate) fn take(&mut self) -> Vec<String> {
+        let mut v = std::mem::take(&mut self.list);
+        if self.more > 0 {
+            v.push(format!(
+                "{} more warnings of this kind were not listed (at most {NOTES_CAP} are)",
+                std::mem::take(&mut self.more)
+            ));
+        }
+        v
+    }
+}
+
 /// Every error message, in order, capped at [`ERRORS_CAP`].
 #[derive(Debug, Default)]
 pub(crate) struct Errors {

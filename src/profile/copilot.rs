@@ -26,7 +26,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{At, Draft, Errors, Finish, Lost, Maybe, Peek, Raw, cut_message, lenient, message_in};
+use super::{
+    At, Draft, Errors, Finish, Lost, Maybe, Notes, Peek, Raw, cut_message, lenient, message_in,
+};
 use crate::error::Error;
 use crate::select::Selector;
 
@@ -114,7 +116,7 @@ pub(crate) struct Collector {
     last_error: Option<(At, String)>,
     stale: Option<String>,
     parsed_any: bool,
-    notes: Vec<String>,
+    notes: Notes,
     peek_message: Peek,
     peek_result: Peek,
 }
@@ -130,7 +132,7 @@ impl Collector {
             last_error: None,
             stale: None,
             parsed_any: false,
-            notes: Vec::new(),
+            notes: Notes::default(),
             peek_message: Peek::equals("type", &["assistant.message"]),
             peek_result: Peek::equals("type", &["result"]),
         }
@@ -264,7 +266,7 @@ impl super::Collector for Collector {
             });
         }
         d.error = self.last_error.as_ref().map(|e| e.1.clone());
-        d.notes = std::mem::take(&mut self.notes);
+        d.notes = self.notes.take();
         d.notes.extend(self.errors.note());
         d.errors = std::mem::take(&mut self.errors.list);
         Ok(d)

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    At, Draft, Errors, Finish, Lost, Maybe, Peek, Raw, cut_message, extract_message, lenient,
-    message_in,
+    At, Draft, Errors, Finish, Lost, Maybe, Notes, Peek, Raw, cut_message, extract_message,
+    lenient, message_in,
 };
 use crate::error::Error;
 use crate::select::Selector;
@@ -183,7 +183,7 @@ pub(crate) struct Collector {
     last_error: Option<(At, String)>,
     stale: Option<String>,
     parsed_any: bool,
-    notes: Vec<String>,
+    notes: Notes,
     peek_message: Peek,
     peek_user: Peek,
     peek_tool_use: Peek,
@@ -208,7 +208,7 @@ impl Collector {
             last_error: None,
             stale: None,
             parsed_any: false,
-            notes: Vec::new(),
+            notes: Notes::default(),
             peek_message: Peek::equals("type", &["message"]),
             peek_user: Peek::equals("role", &["user"]),
             peek_tool_use: Peek::equals("type", &["tool_use"]),
@@ -411,7 +411,7 @@ impl super::Collector for Collector {
             .as_ref()
             .or(self.last_error.as_ref())
             .map(|e| e.1.clone());
-        d.notes = std::mem::take(&mut self.notes);
+        d.notes = self.notes.take();
         d.notes.extend(self.errors.note());
         d.errors = std::mem::take(&mut self.errors.list);
         Ok(d)

@@ -54,8 +54,8 @@ use serde_json::Value;
 use crate::report::Report;
 use crate::select::Selector;
 pub(crate) use collect::{
-    At, Collector, Draft, Errors, Finish, Lost, Maybe, Peek, Raw, cut_message, extract_message,
-    lenient, message_in, str_of,
+    At, Collector, Draft, Errors, Finish, Lost, Maybe, Notes, Peek, Raw, cut_message,
+    extract_message, lenient, message_in, str_of,
 };
 pub use summarizer::{Source, Summarizer, summarize};
 pub(crate) use walk::{Access, Fallback, parse_object};

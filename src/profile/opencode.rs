@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::claude::add_usage;
-use super::{At, Draft, Errors, Finish, Lost, Maybe, Peek, Raw, cut_message, lenient, message_in};
+use super::{
+    At, Draft, Errors, Finish, Lost, Maybe, Notes, Peek, Raw, cut_message, lenient, message_in,
+};
 use crate::error::Error;
 use crate::select::Selector;
 
@@ -141,7 +143,7 @@ pub(crate) struct Collector {
     last_error: Option<(At, String)>,
     stale: Option<String>,
     parsed_any: bool,
-    notes: Vec<String>,
+    notes: Notes,
     peek_text: Peek,
     peek_finish: Peek,
     peek_start: Peek,
@@ -169,7 +171,7 @@ impl Collector {
             last_error: None,
             stale: None,
             parsed_any: false,
-            notes: Vec::new(),
+            notes: Notes::default(),
             peek_text: Peek::equals("type", &["text"]),
             peek_finish: Peek::equals("type", &["step_finish"]),
             peek_start: Peek::equals("type", &["step_start"]),
@@ -360,7 +362,7 @@ impl super::Collector for Collector {
             );
         }
         d.error = self.last_error.as_ref().map(|e| e.1.clone());
-        d.notes = std::mem::take(&mut self.notes);
+        d.notes = self.notes.take();
         d.notes.extend(self.errors.note());
         d.errors = std::mem::take(&mut self.errors.list);
         Ok(d)
