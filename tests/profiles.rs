@@ -556,3 +556,34 @@ fn cli_run_profile_works_for_every_profile() {
         assert_eq!(v["session_id"].as_str(), want.session.as_deref(), "{name}");
     }
 }
+
+#[test]
+fn opencode_assembled_answer_is_capped_at_the_ceiling() {
+    let part = "0123456789".repeat(100); // 1000 bytes
+    let mut data = String::from(
+        r#"{"type":"step_start","timestamp":1,"sessionID":"ses_cap","part":{"type":"step-start"}}"#,
+    );
+    data.push('\n');
+    for _ in 0..100 {
+        data.push_str(&format!(
+            r#"{{"type":"text","timestamp":2,"sessionID":"ses_cap","part":{{"type":"text","text":"{part}"}}}}"#
+        ));
+        data.push('\n');
+    }
+    data.push_str(r#"{"type":"step_finish","timestamp":3,"sessionID":"ses_cap","part":{"type":"step-finish","reason":"stop","tokens":{"input":1,"output":1},"cost":0}}"#);
+    data.push('\n');
+    let mut sum = Summarizer::new(Profile::Opencode);
+    sum.probe(1024).max_line(16 << 10).ceiling(32 << 10);
+    let s = sum.summarize(data.as_bytes()).unwrap();
+    check(&s);
+    assert_eq!(s.status, Status::Ok);
+    let want = opencode_oracle(data.as_bytes()).answer.unwrap();
+    assert_eq!(s.answer.as_deref(), Some(&want[..32 << 10]));
+    assert!(
+        s.warnings.iter().any(|w| w.contains("cut at the ceiling")),
+        "{:?}",
+        s.warnings
+    );
+    let s = summarize(data.as_bytes(), Profile::Opencode).unwrap();
+    assert_eq!(s.answer, Some(want));
+}
