@@ -146,8 +146,8 @@ pub use crate::error::{ConfigError, Error};
 pub use crate::follow::{DEFAULT_MAX_WAIT, Follower};
 pub use crate::lines::{Line, LineIter};
 pub use crate::profile::{
-    ERRORS_CAP, MESSAGE_CUT, Profile, Source, Status, Summarizer, Summary, UnknownProfile, claude,
-    codex, gemini, summarize,
+    ERRORS_CAP, MESSAGE_CUT, Profile, Source, Status, Summarizer, Summary, UnknownProfile, amp,
+    claude, codex, copilot, cursor, gemini, opencode, qwen, summarize,
 };
 pub use crate::report::{Dropped, LOG_CAP, Malformed, Report};
 pub use crate::scanner::{

@@ -40,7 +40,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub stdin: Option<PathBuf>,
     /// Print a summary of an agent CLI's transcript instead of the retained lines:
-    /// codex, claude, gemini or auto.
+    /// codex, claude, gemini, opencode, cursor, amp, qwen, copilot or auto.
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
     /// Follow the command's stdout while it runs: print each retained line as soon as the

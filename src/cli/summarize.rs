@@ -17,7 +17,11 @@ pub fn parse_profile(s: &str) -> Result<Profile, String> {
 pub struct SummarizeArgs {
     /// The transcript's format: codex (`codex exec --json`), claude (`claude -p
     /// --output-format stream-json --verbose`), gemini (`gemini --output-format stream-json`),
-    /// or auto (detected from the first events; the summary names the one chosen).
+    /// opencode (`opencode run --format json`), cursor (`cursor-agent -p --output-format
+    /// stream-json`), amp (`amp -x --stream-json`), qwen (`qwen -p --output-format
+    /// stream-json`), copilot (`copilot -p --output-format json`), or auto (detected from the
+    /// first events; the summary names the one chosen, or keeps `auto` with a warning when
+    /// none fits).
     #[arg(long, value_name = "PROFILE", default_value = "auto", value_parser = parse_profile)]
     pub profile: Profile,
     #[command(flatten)]
@@ -51,10 +55,13 @@ pub fn run(args: &SummarizeArgs) -> i32 {
             return 1;
         }
     };
-    let mut json = summary.to_json();
-    json.push('\n');
-    let mut out = io::stdout().lock();
-    match out.write_all(json.as_bytes()).and_then(|()| out.flush()) {
+    // Written as it is serialized: an answer of up to the ceiling is not copied again.
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let written = serde_json::to_writer(&mut out, &summary)
+        .map_err(io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
         Ok(()) => 0,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(e) => {

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    At, Draft, Errors, Finish, Lost, Maybe, Peek, Raw, cut_message, extract_message, lenient,
+    At, Draft, Errors, Finish, Lost, Maybe, Notes, Peek, Raw, cut_message, extract_message, lenient,
 };
 use crate::error::Error;
 use crate::select::Selector;
@@ -199,10 +199,30 @@ struct Head {
 struct MessageHead {
     #[serde(deserialize_with = "lenient::string")]
     model: Option<String>,
+    #[serde(deserialize_with = "lenient::value")]
+    usage: Option<Value>,
 }
 
-/// The Claude collector.
+/// Which Claude-compatible CLI a [`Collector`] reads: they share the event format and differ
+/// in where usage and cost come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// Claude Code: usage and `total_cost_usd` from the result.
+    Claude,
+    /// Cursor Agent: camelCase usage on the result (absent in older builds), no cost.
+    Cursor,
+    /// Amp: usage only on assistant messages (summed), no cost.
+    Amp,
+    /// Qwen Code: usage on the result, no cost; errors as `error.message`.
+    Qwen,
+}
+
+/// The Claude collector (and that of the Claude-compatible CLIs, see [`Flavor`]).
 pub(crate) struct Collector {
+    flavor: Flavor,
+    /// The sum of the assistant messages' usage (Amp), and how many were summed.
+    usage_sum: Option<serde_json::Map<String, Value>>,
+    usage_messages: u64,
     session_id: Option<String>,
     init_model: Option<String>,
     assistant_model: Option<String>,
@@ -213,13 +233,21 @@ pub(crate) struct Collector {
     last_error: Option<(At, String)>,
     stale: Option<(At, String)>,
     parsed_any: bool,
-    notes: Vec<String>,
+    notes: Notes,
     peek_result: Peek,
 }
 
 impl Collector {
     pub(crate) fn new() -> Collector {
+        Collector::with(Flavor::Claude)
+    }
+
+    /// A collector for a Claude-compatible CLI.
+    pub(crate) fn with(flavor: Flavor) -> Collector {
         Collector {
+            flavor,
+            usage_sum: None,
+            usage_messages: 0,
             session_id: None,
             init_model: None,
             assistant_model: None,
@@ -229,7 +257,7 @@ impl Collector {
             last_error: None,
             stale: None,
             parsed_any: false,
-            notes: Vec::new(),
+            notes: Notes::default(),
             peek_result: Peek::equals("type", &["result"]),
         }
     }
@@ -258,6 +286,41 @@ fn assistant_error(code: &Value, full: Option<Assistant>) -> String {
         (Some(c), None) => c,
         (None, Some(t)) => t,
         (None, None) => "assistant message with an error".to_string(),
+    }
+}
+
+/// Adds the numbers of `u` to `sum`, key by key (nested objects too); other values are
+/// left out (`service_tier`), and so is `max_tokens`, a limit rather than a count.
+pub(crate) fn add_usage(
+    sum: &mut serde_json::Map<String, Value>,
+    u: &serde_json::Map<String, Value>,
+) {
+    for (k, v) in u {
+        match v {
+            Value::Number(n) if k != "max_tokens" => {
+                let add = |old: Option<&Value>| -> Value {
+                    match (old.and_then(Value::as_u64), n.as_u64()) {
+                        (Some(a), Some(b)) => Value::from(a.saturating_add(b)),
+                        (None, Some(b)) if old.is_none() => Value::from(b),
+                        _ => {
+                            let a = old.and_then(Value::as_f64).unwrap_or(0.0);
+                            Value::from(a + n.as_f64().unwrap_or(0.0))
+                        }
+                    }
+                };
+                let new = add(sum.get(k));
+                sum.insert(k.clone(), new);
+            }
+            Value::Object(inner) => {
+                if let Value::Object(s) = sum
+                    .entry(k.clone())
+                    .or_insert_with(|| Value::Object(Default::default()))
+                {
+                    add_usage(s, inner);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -299,8 +362,15 @@ impl super::Collector for Collector {
                 }
             }
             Some("assistant") => {
-                if let Some(m) = head.message.and_then(|m| m.model) {
+                let message = head.message.unwrap_or_default();
+                if let Some(m) = message.model {
                     self.assistant_model = Some(m);
+                }
+                if self.flavor == Flavor::Amp
+                    && let Some(Value::Object(u)) = message.usage
+                {
+                    add_usage(self.usage_sum.get_or_insert_with(Default::default), &u);
+                    self.usage_messages += 1;
                 }
                 if let Some(code) = head.error {
                     let full = raw.decode::<Assistant>().ok();
@@ -367,7 +437,9 @@ impl super::Collector for Collector {
                 d.answer = r.result.clone();
             }
             d.usage = r.usage.clone();
-            d.cost_usd = r.total_cost_usd.or(r.cost_usd);
+            if self.flavor == Flavor::Claude {
+                d.cost_usd = r.total_cost_usd.or(r.cost_usd);
+            }
             if r.is_error == Some(true) {
                 d.failed = Some(format!(
                     "failed: the result on line {} has is_error: true (subtype {})",
@@ -376,6 +448,16 @@ impl super::Collector for Collector {
                 ));
             }
             d.event = Some(v.clone());
+        }
+        if d.usage.is_none()
+            && let Some(sum) = self.usage_sum.take()
+        {
+            d.usage = Some(Value::Object(sum));
+            self.notes.push(format!(
+                "usage is the sum of the usage of {} assistant message(s) (the result reports \
+                 none)",
+                self.usage_messages
+            ));
         }
         if let Some((_, m)) = self.stale.take() {
             d.answer = None;
@@ -406,7 +488,7 @@ impl super::Collector for Collector {
             .as_ref()
             .or(self.last_error.as_ref())
             .map(|e| e.1.clone());
-        d.notes = std::mem::take(&mut self.notes);
+        d.notes = self.notes.take();
         d.notes.extend(self.errors.note());
         d.errors = std::mem::take(&mut self.errors.list);
         Ok(d)

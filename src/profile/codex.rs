@@ -12,9 +12,16 @@
 //!   `usage`, that value replaces the answer's (a JSON null too); likewise `model`. Usage is not
 //!   summed: Codex reports cumulative figures.
 //! * The thread id is the last non-empty string `thread_id` of a `thread.started` event; it is
-//!   added to the selected event as `thread_id`.
+//!   added as `thread_id` to a selected agent message or usage event, never to a `result` event
+//!   or the last-object fallback, which the seed returned as they are (the summary's
+//!   `session_id` carries it in every case). A `result` event is not merged with the usage
+//!   event either; the summary's `usage` and `model` then come from the usage event when the
+//!   result has none.
 //! * Fallbacks: no answer, then the usage event; neither, then the last line that parsed as a
-//!   JSON object; nothing, then an empty summary with status `no_events`.
+//!   JSON object; nothing, then an empty summary with status `no_events`. The last object is
+//!   decoded only when it is at most 256 KiB: a larger one (valid JSON, checked by a streaming
+//!   parser that builds nothing) leaves `event` null with a warning, so that one line cannot
+//!   cost many times its size in memory (the seed decoded lines of up to 16 MiB).
 //! * An event signals an error when its lower-cased `type` contains `error` or `failed`, when
 //!   `is_error` is true, or when it has a top-level `error` key. Its message is the first
 //!   non-empty of `error`, `message`, `detail`, `reason`, `output`, `result` (strings trimmed;
@@ -46,8 +53,10 @@
 //! the selected events only (Codex's schema has no other event carrying them). The last-object
 //! fallback, needed only when there is neither an answer nor a usage event (typically a run
 //! killed early), walks back from the end of the input to the last line after the last decoded
-//! event that parses as an object, decoding at most the lines it passes that start with `{`
-//! and are no longer than `max_line` (the seed read lines of up to 16 MiB).
+//! event that parses as an object, in chunks it reads once (time proportional to the bytes it
+//! passes, whatever the number of lines). It decodes only lines that start with `{` and are at
+//! most 256 KiB, validates larger ones up to `max_line` without decoding them, and passes over
+//! lines longer than `max_line` (the seed's bounded reader skipped those).
 
 use std::rc::Rc;
 
@@ -55,7 +64,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
-    At, Draft, Errors, Finish, Lost, Maybe, Peek, Raw, cut_message, extract_message, str_of,
+    At, Draft, Errors, Fallback, Finish, Lost, Maybe, Notes, Peek, Raw, cut_message,
+    extract_message, str_of,
 };
 use crate::error::Error;
 use crate::select::Selector;
@@ -267,7 +277,7 @@ pub(crate) struct Collector {
     result_stop: Option<At>,
     stale: Option<Stale>,
     parsed_any: bool,
-    notes: Vec<String>,
+    notes: Notes,
     peek_result: Peek,
     peek_completed: Peek,
     peek_agent: Peek,
@@ -287,7 +297,7 @@ impl Collector {
             result_stop: None,
             stale: None,
             parsed_any: false,
-            notes: Vec::new(),
+            notes: Notes::default(),
             peek_result: Peek::equals("type", &["result"]),
             peek_completed: Peek::equals("type", &["item.completed"]),
             peek_agent: Peek::equals("item.type", &["agent_message"]),
@@ -418,14 +428,21 @@ impl super::Collector for Collector {
         let answer = self.answer.take();
         let usage_event = self.usage_event.take();
         let last = self.last.take();
-        // The seed's selection: the answer, else the usage event, else the last object.
+        // The seed's selection: the answer, else the usage event, else the last object. The
+        // seed returns a `result` event and the last object as they are; it merges the usage
+        // event's `usage` and `model` into an agent message, and the thread id into an agent
+        // message and into the usage event.
+        let mut merge = false;
         let (selected, source): (Option<Rc<Value>>, String) = if let Some(a) = &answer {
+            let is_result = a.value.get("type").and_then(Value::as_str) == Some("result");
+            merge = !is_result;
             (
                 Some(Rc::clone(&a.value)),
                 format!("the answer from line {}", a.at.line),
             )
         } else if let Some(u) = &usage_event {
             let ty = u.value.get("type").and_then(Value::as_str).unwrap_or("");
+            merge = true;
             (
                 Some(Rc::clone(&u.value)),
                 format!("the usage event ({ty}) from line {}", u.at.line),
@@ -433,11 +450,23 @@ impl super::Collector for Collector {
         } else {
             let after = last.as_ref().map_or(0, |s| s.at.end());
             match fin.last_object_after(after)? {
-                Some((line, v)) => {
+                Fallback::Found(line, v, _) => {
                     d.parsed_any = true;
                     (Some(Rc::new(v)), format!("the last object, line {line}"))
                 }
-                None => match &last {
+                Fallback::TooLarge(at) => {
+                    self.notes.push(format!(
+                        "the last object of the transcript, line {} (offset {}, {} bytes), is \
+                         larger than the {} bytes the last-object fallback decodes: `event` is \
+                         null",
+                        at.line,
+                        at.offset,
+                        at.len,
+                        super::walk::FALLBACK_MAX
+                    ));
+                    (None, String::new())
+                }
+                Fallback::Nothing => match &last {
                     Some(s) => (
                         Some(Rc::clone(&s.value)),
                         format!("the last object, line {}", s.at.line),
@@ -448,8 +477,10 @@ impl super::Collector for Collector {
         };
         drop(last);
         let mut event: Option<Value> = selected.map(|rc| (*rc).clone());
-        if let Some(Value::Object(ev)) = event.as_mut() {
-            if let Some(u) = usage_event.as_ref().and_then(|u| u.value.as_object()) {
+        if merge && let Some(Value::Object(ev)) = event.as_mut() {
+            if answer.is_some()
+                && let Some(u) = usage_event.as_ref().and_then(|u| u.value.as_object())
+            {
                 for key in ["usage", "model"] {
                     if let Some(x) = u.get(key) {
                         ev.insert(key.to_string(), x.clone());
@@ -461,9 +492,16 @@ impl super::Collector for Collector {
             }
         }
         let ev = event.as_ref().and_then(Value::as_object);
-        d.usage = ev.and_then(|e| e.get("usage")).cloned();
+        // A `result` event is returned unmerged; the summary's usage and model then still come
+        // from the usage event when the result has none.
+        let usage_obj = usage_event.as_ref().and_then(|u| u.value.as_object());
+        d.usage = ev
+            .and_then(|e| e.get("usage"))
+            .or_else(|| usage_obj.and_then(|u| u.get("usage")))
+            .cloned();
         d.model = ev
             .and_then(|e| e.get("model"))
+            .or_else(|| usage_obj.and_then(|u| u.get("model")))
             .and_then(Value::as_str)
             .map(str::to_string);
         d.session_id = self.thread_id.clone();
@@ -515,7 +553,7 @@ impl super::Collector for Collector {
                  `event` is {source}"
             ));
         }
-        d.notes = std::mem::take(&mut self.notes);
+        d.notes = self.notes.take();
         d.notes.extend(self.errors.note());
         d.errors = std::mem::take(&mut self.errors.list);
         if let Some(at) = self.result_stop

@@ -2,7 +2,9 @@
 //!
 //! * The model and session id come from the `init` event.
 //! * The answer is the concatenation of the `content` of the last assistant turn's `message`
-//!   events (`delta` chunks in order). A turn is a run of assistant messages; a `tool_use`
+//!   events (`delta` chunks in order), capped at the ceiling (the longest line the scanner
+//!   decodes) so that millions of chunks cannot grow it without bound; a capped answer comes
+//!   with a warning giving the bytes left out. A turn is a run of assistant messages; a `tool_use`
 //!   event or a user message ends it. When the transcript's last assistant turn is followed by
 //!   a tool call (the run stopped while working), there is no answer (`no_answer`).
 //! * The status and stats come from the final `result` event (the summary's `event`; its
@@ -20,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    At, Draft, Errors, Finish, Lost, Maybe, Peek, Raw, cut_message, extract_message, lenient,
-    message_in,
+    At, Draft, Errors, Finish, Lost, Maybe, Notes, Peek, Raw, cut_message, extract_message,
+    lenient, message_in,
 };
 use crate::error::Error;
 use crate::select::Selector;
@@ -170,13 +172,18 @@ pub(crate) struct Collector {
     turn_open: bool,
     /// What closed the last turn: (line, what).
     closed_by: Option<(u64, &'static str)>,
+    /// The most bytes the answer may hold (the ceiling).
+    cap: usize,
+    /// The line of the first chunk of the turn that did not fit under `cap`, and the bytes
+    /// left out.
+    capped: Option<(u64, u64)>,
     result: Option<(At, Value, ResultEvent)>,
     errors: Errors,
     result_error: Option<(At, String)>,
     last_error: Option<(At, String)>,
     stale: Option<String>,
     parsed_any: bool,
-    notes: Vec<String>,
+    notes: Notes,
     peek_message: Peek,
     peek_user: Peek,
     peek_tool_use: Peek,
@@ -184,7 +191,8 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
-    pub(crate) fn new() -> Collector {
+    /// A collector whose assembled answer holds at most `cap` bytes (the ceiling).
+    pub(crate) fn new(cap: usize) -> Collector {
         Collector {
             session_id: None,
             model: None,
@@ -192,13 +200,15 @@ impl Collector {
             turn_line: None,
             turn_open: false,
             closed_by: None,
+            cap,
+            capped: None,
             result: None,
             errors: Errors::default(),
             result_error: None,
             last_error: None,
             stale: None,
             parsed_any: false,
-            notes: Vec::new(),
+            notes: Notes::default(),
             peek_message: Peek::equals("type", &["message"]),
             peek_user: Peek::equals("role", &["user"]),
             peek_tool_use: Peek::equals("type", &["tool_use"]),
@@ -213,6 +223,23 @@ impl Collector {
         }
         // A chunk lost before this boundary belongs to a turn that is not the last.
         self.stale = None;
+    }
+
+    /// Appends a chunk to the turn, up to `cap` bytes (cut at a character boundary).
+    fn append(&mut self, line: u64, chunk: &str) {
+        let room = self.cap.saturating_sub(self.turn.len());
+        if chunk.len() <= room && self.capped.is_none() {
+            self.turn.push_str(chunk);
+            return;
+        }
+        let mut cut = room.min(chunk.len());
+        while !chunk.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.turn.push_str(&chunk[..cut]);
+        let left = (chunk.len() - cut) as u64;
+        let (first, total) = self.capped.unwrap_or((line, 0));
+        self.capped = Some((first, total + left));
     }
 
     fn error(&mut self, at: At, msg: String) -> (At, String) {
@@ -249,8 +276,10 @@ impl super::Collector for Collector {
                     self.turn_open = true;
                     self.turn_line = Some(at.line);
                     self.closed_by = None;
+                    self.capped = None;
                 }
-                self.turn.push_str(head.content.as_deref().unwrap_or(""));
+                let chunk = head.content.as_deref().unwrap_or("");
+                self.append(at.line, chunk);
             }
             Some("message") => self.close_turn(at.line, "a user message"),
             Some("tool_use") => self.close_turn(at.line, "a tool call"),
@@ -335,6 +364,13 @@ impl super::Collector for Collector {
         };
         if self.turn_open {
             d.answer = Some(std::mem::take(&mut self.turn));
+            if let Some((line, left)) = self.capped {
+                self.notes.push(format!(
+                    "the answer is cut at the ceiling ({} bytes): the assistant message chunks \
+                     from line {line} on hold {left} more bytes, left out",
+                    self.cap
+                ));
+            }
         }
         let result = self.result.take();
         if let Some((at, v, r)) = &result {
@@ -375,7 +411,7 @@ impl super::Collector for Collector {
             .as_ref()
             .or(self.last_error.as_ref())
             .map(|e| e.1.clone());
-        d.notes = std::mem::take(&mut self.notes);
+        d.notes = self.notes.take();
         d.notes.extend(self.errors.note());
         d.errors = std::mem::take(&mut self.errors.list);
         Ok(d)

@@ -1,0 +1,362 @@
+//! The summarizer: sources, limits, and the scan that feeds a profile's collector.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use super::collect::{Finish, ProfileSink};
+use super::{Access, opencode, qwen};
+use super::{Collector, Profile, Summary, amp, claude, codex, copilot, cursor, detect, gemini};
+use crate::error::Error;
+use crate::probe::Probe;
+use crate::scanner::{DEFAULT_CEILING, DEFAULT_MAX_LINE, DEFAULT_PROBE, Scanner, ScannerBuilder};
+use crate::select::Selector;
+
+// ---------------------------------------------------------------------------------------------
+// Sources and the summarizer
+
+/// The input of a summary.
+pub enum Source<'a> {
+    /// A file, memory-mapped read-only (see [`ScannerBuilder::mmap`]).
+    Path(&'a Path),
+    /// An open file, memory-mapped read-only from offset 0.
+    File(&'a File),
+    /// A reader (stdin, a pipe): first copied into an unnamed temporary file.
+    Reader(Box<dyn Read + 'a>),
+    /// Bytes in memory.
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Source<'a> {
+    /// A source reading from `reader`.
+    pub fn reader(reader: impl Read + 'a) -> Source<'a> {
+        Source::Reader(Box::new(reader))
+    }
+}
+
+impl<'a> From<&'a Path> for Source<'a> {
+    fn from(p: &'a Path) -> Source<'a> {
+        Source::Path(p)
+    }
+}
+
+impl<'a> From<&'a PathBuf> for Source<'a> {
+    fn from(p: &'a PathBuf) -> Source<'a> {
+        Source::Path(p)
+    }
+}
+
+impl<'a> From<&'a File> for Source<'a> {
+    fn from(f: &'a File) -> Source<'a> {
+        Source::File(f)
+    }
+}
+
+impl<'a> From<&'a [u8]> for Source<'a> {
+    fn from(b: &'a [u8]) -> Source<'a> {
+        Source::Bytes(b)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for Source<'a> {
+    fn from(b: &'a [u8; N]) -> Source<'a> {
+        Source::Bytes(b)
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for Source<'a> {
+    fn from(b: &'a Vec<u8>) -> Source<'a> {
+        Source::Bytes(b)
+    }
+}
+
+impl fmt::Debug for Source<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Path(p) => f.debug_tuple("Path").field(p).finish(),
+            Source::File(file) => f.debug_tuple("File").field(file).finish(),
+            Source::Reader(_) => f.write_str("Reader(..)"),
+            Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+        }
+    }
+}
+
+/// Summarizes a transcript with the default limits (probe 4 KiB, max_line 16 MiB, ceiling
+/// 64 MiB). See [`Summarizer`] to change them.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the input cannot be opened, read or spooled (the path is named).
+/// Problems inside the input never fail: they are in the summary's status, warnings and report.
+///
+/// # Example
+///
+/// ```
+/// use spoolscan::{Profile, Status, summarize};
+///
+/// let transcript = br#"{"type":"thread.started","thread_id":"t1"}
+/// {"type":"item.completed","item":{"id":"i1","type":"command_execution","command":"ls","aggregated_output":"a\nb\n","exit_code":0,"status":"completed"}}
+/// {"type":"item.completed","item":{"id":"i2","type":"agent_message","text":"Done."}}
+/// {"type":"turn.completed","usage":{"input_tokens":12,"cached_input_tokens":0,"output_tokens":3}}
+/// "#;
+/// let summary = summarize(transcript, Profile::Auto)?;
+/// assert_eq!(summary.profile, Profile::Codex);
+/// assert_eq!(summary.status, Status::Ok);
+/// assert_eq!(summary.answer.as_deref(), Some("Done."));
+/// assert_eq!(summary.session_id.as_deref(), Some("t1"));
+/// assert_eq!(summary.usage.as_ref().unwrap()["input_tokens"], 12);
+/// // The command output was classified by its type and never decoded.
+/// assert_eq!((summary.report.retained, summary.report.skipped), (3, 1));
+/// println!("{}", summary.to_json());
+/// # Ok::<(), spoolscan::Error>(())
+/// ```
+pub fn summarize<'a>(source: impl Into<Source<'a>>, profile: Profile) -> Result<Summary, Error> {
+    Summarizer::new(profile).summarize(source)
+}
+
+/// Summarizes transcripts with a profile and limits.
+///
+/// ```
+/// use spoolscan::{Profile, Summarizer, Status};
+///
+/// let mut s = Summarizer::new(Profile::Claude);
+/// s.probe(1 << 10).max_line(1 << 20).ceiling(8 << 20);
+/// let summary = s.summarize(&br#"{"type":"result","subtype":"success","is_error":false,"result":"ok","total_cost_usd":0.01}"#[..])?;
+/// assert_eq!((summary.status, summary.cost_usd), (Status::Ok, Some(0.01)));
+/// # Ok::<(), spoolscan::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Summarizer {
+    profile: Profile,
+    limits: Limits,
+    mmap: bool,
+    spool_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) probe: usize,
+    pub(crate) max_line: usize,
+    pub(crate) ceiling: usize,
+}
+
+impl Summarizer {
+    /// A summarizer with the default limits.
+    pub fn new(profile: Profile) -> Summarizer {
+        Summarizer {
+            profile,
+            limits: Limits {
+                probe: DEFAULT_PROBE,
+                max_line: DEFAULT_MAX_LINE,
+                ceiling: DEFAULT_CEILING,
+            },
+            mmap: true,
+            spool_dir: None,
+        }
+    }
+
+    /// See [`ScannerBuilder::probe`]. Default: 4 KiB.
+    pub fn probe(&mut self, bytes: usize) -> &mut Summarizer {
+        self.limits.probe = bytes;
+        self
+    }
+
+    /// See [`ScannerBuilder::max_line`]. Default: 16 MiB. Also the largest line the
+    /// last-object fallback of the Codex profile decodes.
+    pub fn max_line(&mut self, bytes: usize) -> &mut Summarizer {
+        self.limits.max_line = bytes;
+        self
+    }
+
+    /// See [`ScannerBuilder::ceiling`]. Default: 64 MiB.
+    pub fn ceiling(&mut self, bytes: usize) -> &mut Summarizer {
+        self.limits.ceiling = bytes;
+        self
+    }
+
+    /// See [`ScannerBuilder::mmap`]. Default: enabled.
+    pub fn mmap(&mut self, yes: bool) -> &mut Summarizer {
+        self.mmap = yes;
+        self
+    }
+
+    /// Directory for the unnamed spool files that readers are copied into. Default: the
+    /// system temporary directory.
+    pub fn spool_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Summarizer {
+        self.spool_dir = Some(dir.into());
+        self
+    }
+
+    fn builder(&self, selector: Selector) -> ScannerBuilder {
+        let mut b = ScannerBuilder::new();
+        b.select(selector)
+            .probe(self.limits.probe)
+            .max_line(self.limits.max_line)
+            .ceiling(self.limits.ceiling)
+            .mmap(self.mmap);
+        if let Some(d) = &self.spool_dir {
+            b.spool_dir(d);
+        }
+        b
+    }
+
+    /// Summarizes `source`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the limits are out of order (checked before any input is read),
+    /// [`Error::Io`] when the input cannot be opened, read or spooled.
+    pub fn summarize<'a>(&self, source: impl Into<Source<'a>>) -> Result<Summary, Error> {
+        self.builder(Selector::new()).build()?;
+        match source.into() {
+            Source::Bytes(b) => self.run(Access::Slice(b), Target::Slice(b)),
+            Source::Path(p) => {
+                let file = File::open(p).map_err(|e| Error::io(Some(p), e))?;
+                let meta = file.metadata().map_err(|e| Error::io(Some(p), e))?;
+                if meta.is_dir() {
+                    let e = io::Error::new(io::ErrorKind::IsADirectory, "is a directory");
+                    return Err(Error::io(Some(p), e));
+                }
+                let access = Access::File {
+                    file: &file,
+                    len: meta.len(),
+                    path: Some(p),
+                };
+                self.run(access, Target::File(&file))
+                    .map_err(|e| with_path(e, p))
+            }
+            Source::File(f) => {
+                let len = f.metadata().map_err(|e| Error::io(None, e))?.len();
+                let access = Access::File {
+                    file: f,
+                    len,
+                    path: None,
+                };
+                self.run(access, Target::File(f))
+            }
+            Source::Reader(r) => {
+                let spool = crate::source::spool(r, self.spool_dir.as_deref())?;
+                let len = spool.metadata().map_err(|e| Error::io(None, e))?.len();
+                let access = Access::File {
+                    file: &spool,
+                    len,
+                    path: None,
+                };
+                self.run(access, Target::Spool(&spool))
+            }
+        }
+    }
+
+    fn run(&self, access: Access<'_>, target: Target<'_>) -> Result<Summary, Error> {
+        let mut notes = Vec::new();
+        let profile = match self.profile {
+            Profile::Auto => {
+                let (p, note) = detect::detect(&access)?;
+                notes.push(note);
+                p
+            }
+            p => Some(p),
+        };
+        let ceiling = self.limits.ceiling;
+        let (a, t, n) = (access, target, notes);
+        match profile {
+            Some(p @ Profile::Codex) => self.run_with(p, codex::Collector::new(), a, t, n),
+            Some(p @ Profile::Claude) => self.run_with(p, claude::Collector::new(), a, t, n),
+            Some(p @ Profile::Gemini) => self.run_with(p, gemini::Collector::new(ceiling), a, t, n),
+            Some(p @ Profile::Opencode) => {
+                self.run_with(p, opencode::Collector::new(ceiling), a, t, n)
+            }
+            Some(p @ Profile::Cursor) => self.run_with(p, cursor::collector(), a, t, n),
+            Some(p @ Profile::Amp) => self.run_with(p, amp::collector(), a, t, n),
+            Some(p @ Profile::Qwen) => self.run_with(p, qwen::collector(), a, t, n),
+            Some(p @ Profile::Copilot) => self.run_with(p, copilot::Collector::new(), a, t, n),
+            // No profile fits: the scan still runs (for its report), nothing is decoded.
+            Some(Profile::Auto) | None => self.run_with(Profile::Auto, detect::Nothing, a, t, n),
+        }
+    }
+
+    fn run_with<C: Collector>(
+        &self,
+        profile: Profile,
+        mut collector: C,
+        access: Access<'_>,
+        target: Target<'_>,
+        mut notes: Vec<String>,
+    ) -> Result<Summary, Error> {
+        let selector = profile.selector().unwrap_or_else(detect::nothing_selector);
+        let mut scanner: Scanner = self.builder(selector.clone()).build()?;
+        let mut sink = ProfileSink {
+            collector: &mut collector,
+            access: &access,
+            limits: self.limits,
+            repair: Probe::new(&selector, false),
+            repaired: Vec::new(),
+            repaired_total: 0,
+            unclassified: Vec::new(),
+            unclassified_total: 0,
+        };
+        let report = match target {
+            Target::Slice(b) => scanner.scan_slice(b, &mut sink)?,
+            Target::File(f) => scanner.scan_file(f, &mut sink)?,
+            Target::Spool(f) => scanner.scan_spool(f, &mut sink)?,
+        };
+        if sink.repaired_total > 0 {
+            notes.push(format!(
+                "repaired invalid UTF-8 (U+FFFD) in {} selected line(s), used in the summary \
+                 and counted as malformed in the report: line {}",
+                sink.repaired_total,
+                list(&sink.repaired, sink.repaired_total)
+            ));
+        }
+        if sink.unclassified_total > 0 {
+            notes.push(format!(
+                "{} line(s) over max_line could not be classified from their first {} bytes \
+                 and were skipped undecoded: line {}",
+                sink.unclassified_total,
+                self.limits.probe,
+                list(&sink.unclassified, sink.unclassified_total)
+            ));
+        }
+        let mut fin = Finish {
+            access: &access,
+            limits: self.limits,
+            report: &report,
+            repaired: Vec::new(),
+        };
+        let draft = collector.finish(&mut fin)?;
+        for line in fin.repaired {
+            notes.push(format!(
+                "repaired invalid UTF-8 (U+FFFD) in line {line}, the last object of the transcript"
+            ));
+        }
+        Ok(Summary::new(profile, draft, report, notes))
+    }
+}
+
+/// How the scanner reads the input.
+enum Target<'a> {
+    Slice(&'a [u8]),
+    File(&'a File),
+    Spool(&'a File),
+}
+
+fn with_path(e: Error, p: &Path) -> Error {
+    match e {
+        Error::Io { path: None, source } => Error::io(Some(p), source),
+        e => e,
+    }
+}
+
+/// "3, 9, 12" (and "and N more").
+fn list(lines: &[u64], total: u64) -> String {
+    let mut s = lines
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if total > lines.len() as u64 {
+        s.push_str(&format!(" and {} more", total - lines.len() as u64));
+    }
+    s
+}
