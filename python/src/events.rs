@@ -46,8 +46,9 @@ pub struct BatchSink<'a, T> {
     /// Called while a full channel blocks a send (a run's wait loop uses it to keep
     /// enforcing the timeout); returns false to stop.
     pub on_block: Option<Box<dyn FnMut() -> bool + 'a>>,
-    /// Keep the events here instead of sending them (a run's collected events).
-    pub keep: Option<Vec<Owned>>,
+    /// Send each event at once (a followed run: an event is due as soon as its line is
+    /// complete) rather than in batches.
+    pub eager: bool,
 }
 
 impl<'a, T> BatchSink<'a, T> {
@@ -58,7 +59,7 @@ impl<'a, T> BatchSink<'a, T> {
             bytes: 0,
             stop,
             on_block: None,
-            keep: None,
+            eager: false,
         }
     }
 
@@ -116,13 +117,9 @@ impl<T> Sink for BatchSink<'_, T> {
             offset: event.offset(),
             raw: event.bytes().to_vec(),
         };
-        if let Some(keep) = &mut self.keep {
-            keep.push(owned);
-            return Ok(true);
-        }
         self.bytes += owned.raw.len();
         self.batch.push(owned);
-        if self.batch.len() >= BATCH_EVENTS || self.bytes >= BATCH_BYTES {
+        if self.eager || self.batch.len() >= BATCH_EVENTS || self.bytes >= BATCH_BYTES {
             return Ok(self.flush());
         }
         Ok(true)

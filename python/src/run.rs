@@ -473,6 +473,7 @@ fn follow_thread(
     };
     let (followed, flushed) = {
         let mut sink = BatchSink::<Ended>::new(tx.clone(), stop.clone());
+        sink.eager = true;
         sink.on_block = Some(Box::new(|| {
             let _ = try_wait();
             true
