@@ -205,3 +205,34 @@ def test_an_exception_in_read_is_raised_as_it_was():
 
     with pytest.raises(RuntimeError, match="disk on fire"):
         list(spoolscan.scan(Broken()))
+
+
+def test_oversize_lines_are_classified_from_the_probe():
+    pad = b"z" * 3000
+    data = (
+        b'{"type":"skip","pad":"' + pad + b'"}\n'        # decided in the probe: oversize_skipped
+        + b'{"pad":"' + pad + b'","type":"keep"}\n'      # decided only past the probe: unclassified
+        + b'{"type":"keep","pad":"' + pad + b'"}\n'      # retained, within the ceiling
+    )
+    events = spoolscan.scan(data, keep={"type": "keep"}, probe=1024, max_line=2048, ceiling=8192)
+    assert [e.line for e in events] == [3]
+    r = events.report
+    assert (r["oversize_skipped"], r["oversize_unclassified"], r["retained"]) == (1, 1, 1)
+    # With max_line over the line sizes, all three are classified exactly.
+    events = spoolscan.scan(data, keep={"type": "keep"}, probe=1024, max_line=4096, ceiling=8192)
+    assert [e.line for e in events] == [2, 3]
+
+
+def test_validate_all_counts_invalid_skipped_lines():
+    data = b'{"type":"a"}\n{"type":"b",}\n'
+    lenient = spoolscan.scan(data, keep={"type": "a"})
+    assert [e.line for e in lenient] == [1] and lenient.report["malformed_total"] == 0
+    strict = spoolscan.scan(data, keep={"type": "a"}, validate_all=True)
+    assert [e.line for e in strict] == [1]
+    assert strict.report["malformed_total"] == 1 and strict.report["malformed"][0]["line"] == 2
+
+
+def test_event_repr_and_equality():
+    a = list(spoolscan.scan(b'{"type":"a"}\n'))
+    b = list(spoolscan.scan(b'{"type":"a"}\n'))
+    assert a == b and "line=1" in repr(a[0]) and a[0].offset == 0
