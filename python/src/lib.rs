@@ -11,6 +11,7 @@ use spoolscan::Report;
 
 mod errors;
 mod events;
+mod follow;
 mod options;
 mod reader;
 mod run;
@@ -87,11 +88,11 @@ fn summarize<'py>(
 fn _spoolscan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<events::Event>()?;
     m.add_class::<scan::Scan>()?;
-    m.add_class::<run::FollowRun>()?;
+    m.add_class::<follow::FollowRun>()?;
     m.add("SpoolError", m.py().get_type::<errors::SpoolError>())?;
     m.add_function(wrap_pyfunction!(scan::scan, m)?)?;
     m.add_function(wrap_pyfunction!(run::run, m)?)?;
-    m.add_function(wrap_pyfunction!(run::follow_run, m)?)?;
+    m.add_function(wrap_pyfunction!(follow::follow_run, m)?)?;
     m.add_function(wrap_pyfunction!(summarize, m)?)?;
     Ok(())
 }
