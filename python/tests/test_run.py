@@ -172,7 +172,10 @@ def wait_dead(pid, limit=5.0):
 
 
 CTRL_C = """
-import sys, spoolscan
+import signal, sys, spoolscan
+# As in an interactive interpreter, even when this test runs where SIGINT is ignored (a
+# background job of a non-interactive shell: Python then leaves SIGINT ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 argv = ["sh", "-c", "echo $$ > %(pid)s; sleep 60 & echo $! >> %(pid)s; wait"]
 try:
     if sys.argv[1] == "run":
