@@ -1,5 +1,7 @@
 //! `scan`: a scan on a background thread, handed to Python as an iterator of events.
 
+use std::fs::File;
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use spoolscan::{Report, Scanner};
 
-use crate::errors::scan_error;
+use crate::errors::{os_error, scan_error};
 use crate::events::{BatchSink, CHANNEL_DEPTH, Event, Inbox, Next};
 use crate::options::{RuleSpec, ScanOptions};
 use crate::reader::PyReader;
@@ -18,7 +20,9 @@ use crate::report_dict;
 
 /// What a scan reads.
 pub enum Input {
-    Path(PathBuf),
+    /// A file opened by the caller's thread (so a file object closed right after `scan()`
+    /// returns cannot be swapped under it), and its path for messages.
+    File(File, PathBuf),
     Bytes(PyBackedBytes),
     Reader(PyReader),
 }
@@ -43,7 +47,16 @@ impl Drop for Scan {
 
 fn run_scan(mut scanner: Scanner, input: Input, sink: &mut BatchSink<'_, Outcome>) -> Outcome {
     match input {
-        Input::Path(p) => scanner.scan_path(&p, &mut *sink).map_err(|e| (e, None)),
+        Input::File(f, path) => scanner.scan_file(&f, &mut *sink).map_err(|e| match e {
+            spoolscan::Error::Io { path: None, source } => (
+                spoolscan::Error::Io {
+                    path: Some(path),
+                    source,
+                },
+                None,
+            ),
+            e => (e, None),
+        }),
         Input::Bytes(b) => scanner.scan_slice(&b, &mut *sink).map_err(|e| (e, None)),
         Input::Reader(r) => {
             let error = r.error.clone();
@@ -140,7 +153,22 @@ pub fn scan(
     };
     let scanner = opts.scanner()?;
     let input = match kind {
-        "path" => Input::Path(source.extract()?),
+        "path" => {
+            let path: PathBuf = source.extract()?;
+            let opened = File::open(&path).and_then(|f| {
+                if f.metadata()?.is_dir() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::IsADirectory,
+                        "is a directory",
+                    ));
+                }
+                Ok(f)
+            });
+            match opened {
+                Ok(f) => Input::File(f, path),
+                Err(e) => return Err(os_error(&e, Some(&path))),
+            }
+        }
         "bytes" => Input::Bytes(source.extract()?),
         "reader" => Input::Reader(PyReader::new(source.clone().unbind())),
         other => {

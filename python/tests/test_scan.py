@@ -69,6 +69,9 @@ def test_every_source_kind_gives_the_same_events(samples, sample, tmp_path):
         assert [(e.line, e.offset, e.raw) for e in spoolscan.scan(src, **kw)] == expected, type(src)
     with open(path, "rb") as f:  # a regular file at 0: mapped
         check(spoolscan.scan(f, **kw), data, rules)
+    with open(path, "rb") as f:  # opened by scan() itself: closing the object does not matter
+        events = spoolscan.scan(f, **kw)
+    check(events, data, rules)
     r, w = os.pipe()  # a pipe: read with read(n)
     with os.fdopen(w, "wb") as wf:
         wf.write(data)
@@ -156,11 +159,12 @@ def test_many_events_stream_through_the_bounded_channel(tmp_path):
 
 def test_missing_file_and_directory_name_the_path(tmp_path):
     missing = tmp_path / "nope.ndjson"
+    # Raised by the call itself: the file is opened before scan() returns.
     with pytest.raises(FileNotFoundError) as e:
-        list(spoolscan.scan(missing))
+        spoolscan.scan(missing)
     assert e.value.filename == str(missing)
     with pytest.raises(IsADirectoryError) as e:
-        list(spoolscan.scan(tmp_path))
+        spoolscan.scan(tmp_path)
     assert e.value.filename == str(tmp_path)
     with pytest.raises(FileNotFoundError):
         spoolscan.summarize(missing)
