@@ -35,8 +35,11 @@ pub struct FollowRun {
 }
 
 impl FollowRun {
+    /// Stops the command and waits for the thread to have killed its group. The channel is
+    /// closed first, so a thread blocked sending into a full channel is released.
     fn halt(&mut self, py: Python<'_>) {
         self.stop.store(true, Ordering::SeqCst);
+        *self.inbox.get_mut().unwrap_or_else(|p| p.into_inner()) = Inbox::closed();
         if let Some(t) = self.thread.take() {
             // The thread sees the flag within its poll interval, kills the group and ends.
             py.detach(move || {
@@ -175,8 +178,6 @@ impl FollowRun {
     /// Stops following: the command's process group is killed, and nothing more is yielded.
     fn close(&mut self, py: Python<'_>) {
         self.halt(py);
-        let inbox = self.inbox.get_mut().unwrap_or_else(|p| p.into_inner());
-        *inbox = Inbox::closed();
     }
 }
 

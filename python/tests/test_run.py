@@ -158,6 +158,20 @@ def test_follow_run_close_kills_the_group(tmp_path):
     assert wait_dead(pid)
 
 
+def test_follow_run_close_with_a_full_channel_does_not_hang(tmp_path):
+    """The consumer reads one event of many and closes: the thread, blocked on the full
+    channel (here while it finishes the scan of a command that has exited), is released."""
+    code = "for i in range(20000): print('{\"type\":\"t\",\"i\":%d}' % i)"
+    t = time.monotonic()
+    follow = spoolscan.follow_run([PY, "-c", code])
+    first = next(follow)
+    time.sleep(0.5)  # let the thread fill the channel
+    follow.close()
+    assert first.json() == {"type": "t", "i": 0}
+    assert list(follow) == [] and follow.result is None
+    assert time.monotonic() - t < 20
+
+
 def wait_dead(pid, limit=5.0):
     t = time.monotonic()
     while time.monotonic() - t < limit:
