@@ -218,3 +218,29 @@ def test_ctrl_c_kills_the_group_and_raises_keyboard_interrupt(tmp_path, how):
     out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 42 and out == b"interrupted\n"
     assert all(wait_dead(p) for p in pids), "a member of the command's group survived"
+
+
+def test_the_interpreter_is_released_while_waiting_and_scanning(tmp_path):
+    """Another Python thread keeps running while run() waits for a command and while a scan
+    iterator waits for its background thread."""
+    import threading
+
+    ticks = []
+    done = threading.Event()
+
+    def count():
+        while not done.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    try:
+        start = time.monotonic()
+        spoolscan.run(["sleep", "0.5"])
+        during = [x for x in ticks if x >= start]
+    finally:
+        done.set()
+        t.join()
+    # Ticks every ~1 ms for 0.5 s; a call holding the interpreter would allow none.
+    assert len(during) > 100
