@@ -530,7 +530,25 @@ impl Runner {
     /// A runner for `cmd`, with no timeout, a grace period of 5 s, stdin from
     /// `/dev/null`, no size cap, and the spool directory from
     /// [`resolve_spool_dir`].
-    pub fn new(cmd: Command) -> Runner {
+    pub fn new(mut cmd: Command) -> Runner {
+        let parent = rustix::process::getpid();
+        // SAFETY: the closure runs in the forked child before exec, and only makes
+        // async-signal-safe system calls (signal, prctl, getppid); it allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                // spoolscan ignores SIGXFSZ (its writes then fail with EFBIG); an ignored
+                // signal stays ignored across exec, so give the command the default back.
+                libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+                // Nothing outlives spoolscan: the command is killed when the thread that
+                // spawned it ends (the process, for a thread that lives as long as the run).
+                rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+                // The parent may have died before the prctl: then nobody would kill us.
+                if rustix::process::getppid() != Some(parent) {
+                    return Err(io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
         Runner {
             cmd,
             spool_dir: None,
@@ -693,7 +711,7 @@ impl Runner {
             warnings,
             program,
             start,
-            deadline: self.timeout.map(|t| start + t),
+            deadline: self.timeout.map(|t| later(start, t)),
             grace: self.grace,
             max_spool: self.max_spool,
             poll_max: if self.max_spool.is_some() {
@@ -945,7 +963,7 @@ impl Running {
             .signal(Signal::CONT)
             .map_err(|e| self.wait_err(e))?;
         if self.kill_at.is_none() {
-            self.kill_at = Some(now + self.grace);
+            self.kill_at = Some(later(now, self.grace));
         }
         Ok(())
     }
@@ -1065,6 +1083,14 @@ impl Running {
             fault,
         })
     }
+}
+
+/// `at + d`, saturating: a duration too large to add (`--timeout 9223372036854775807`) means
+/// "not in the lifetime of this process" (about 136 years from `at`), never a panic.
+fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d)
+        .or_else(|| at.checked_add(Duration::from_secs(u64::from(u32::MAX))))
+        .unwrap_or(at)
 }
 
 fn file_len(f: &File) -> io::Result<u64> {
