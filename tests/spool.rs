@@ -582,30 +582,67 @@ fn stdin_bytes_round_trip() {
     assert!(err.to_string().contains("/nonexistent/input"), "{err}");
 }
 
+const INNER_FSIZE: &str = "SPOOLSCAN_TEST_INNER_FSIZE";
+
+/// The child's own file size limit does not apply to its output (it writes into a pipe);
+/// spoolscan's does, to the pump's writes: EFBIG is a fault naming the spool directory. The
+/// second half runs in a re-executed test process with the limit lowered and SIGXFSZ
+/// ignored (as the CLI does).
 #[test]
 fn file_size_limit_is_a_fault() {
-    // The child lowers its own RLIMIT_FSIZE: its spool write past the limit
-    // gets SIGXFSZ (or EFBIG).
+    if let Some(dir) = std::env::var_os(INNER_FSIZE) {
+        let dir = PathBuf::from(dir);
+        // SAFETY: SIG_IGN installs no handler; this re-executed process runs one test.
+        unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+        let limit = rustix::process::Rlimit {
+            current: Some(100_000),
+            maximum: None,
+        };
+        rustix::process::setrlimit(rustix::process::Resource::Fsize, limit).unwrap();
+        let run = Runner::new(child(&["bytes", "200000"]))
+            .spool_dir(&dir)
+            .run()
+            .unwrap();
+        assert_eq!(
+            run.fault,
+            Some(SpoolFault::FileSizeLimit {
+                stream: Some(Stream::Stdout),
+                dir: dir.clone()
+            })
+        );
+        assert_eq!(run.exit_code(), 125);
+        // Exactly what fitted under the limit.
+        assert_eq!(run.stdout.len(), 100_000);
+        let msg = run.check().unwrap_err().to_string();
+        assert!(msg.contains(&*dir.to_string_lossy()), "{msg}");
+        assert!(msg.contains("EFBIG"), "{msg}");
+        return;
+    }
     let dir = tempdir();
     let run = Runner::new(child(&["fsize", "100000", "bytes", "200000"]))
         .spool_dir(dir.path())
         .run()
         .unwrap();
-    assert_eq!(
-        run.signal(),
-        Some(rustix::process::Signal::XFSZ.as_raw()),
-        "{:?}",
-        run.status
-    );
-    let fault = run.fault.clone().expect("a fault");
+    assert!(run.fault.is_none(), "{:?}", run.fault);
+    assert_eq!(run.exit_code(), 0, "{}", stderr_text(&run));
+    assert_eq!(run.stdout.len(), 200_000);
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "file_size_limit_is_a_fault",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(INNER_FSIZE, dir.path())
+        .output()
+        .unwrap();
     assert!(
-        matches!(fault, SpoolFault::FileSizeLimit { .. }),
-        "{fault:?}"
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(run.exit_code(), 125);
-    let msg = run.check().unwrap_err().to_string();
-    assert!(msg.contains(&*dir.path().to_string_lossy()), "{msg}");
-    assert!(run.stdout.len() <= 100_000);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
 }
 
 /// A tmpfs mounted for one test, unmounted on drop.
