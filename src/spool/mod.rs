@@ -203,7 +203,7 @@ pub enum SpoolError {
     /// The program was not found (exit status 127 in the CLI).
     #[error("{program}: command not found")]
     NotFound {
-        /// The program, as given to the [`Command`].
+        /// The program, as given to the [`Command`](std::process::Command).
         program: String,
         /// The error from starting it.
         source: io::Error,
@@ -212,7 +212,7 @@ pub enum SpoolError {
     /// executable format, a missing interpreter (exit status 126 in the CLI).
     #[error("{program}: cannot execute: {source}")]
     NotExecutable {
-        /// The program, as given to the [`Command`].
+        /// The program, as given to the [`Command`](std::process::Command).
         program: String,
         /// The error from starting it.
         source: io::Error,
@@ -221,7 +221,7 @@ pub enum SpoolError {
     /// missing working directory, or a resource limit).
     #[error("{program}: cannot start: {source}")]
     Spawn {
-        /// The program, as given to the [`Command`].
+        /// The program, as given to the [`Command`](std::process::Command).
         program: String,
         /// The error from starting it.
         source: io::Error,
@@ -246,7 +246,7 @@ pub enum SpoolError {
     /// Waiting for, or signalling, the child failed.
     #[error("{program}: waiting for the child failed: {source}")]
     Wait {
-        /// The program, as given to the [`Command`].
+        /// The program, as given to the [`Command`](std::process::Command).
         program: String,
         /// The underlying error.
         source: io::Error,

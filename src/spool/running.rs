@@ -23,13 +23,13 @@ pub(super) const POLL_MAX: Duration = Duration::from_millis(25);
 /// How long to wait for killed group members to die before giving up.
 const GROUP_DEATH_WAIT: Duration = Duration::from_secs(2);
 
-/// A child started by [`Runner::start`] that may still be running.
+/// A child started by [`Runner::start`](super::Runner::start) that may still be running.
 ///
 /// Its stdout and stderr spools can be followed while it runs
 /// ([`Running::stdout_follower`]); [`Running::try_wait`] enforces the
 /// timeout, forwards signals and notices spool faults without blocking, and
 /// [`Running::wait`] waits for the end and returns the [`Run`] (exactly what
-/// [`Runner::run`] returns). Dropping it before `wait` kills the child's
+/// [`Runner::run`](super::Runner::run) returns). Dropping it before `wait` kills the child's
 /// process group and reaps the child.
 ///
 /// # Example: live events while the child runs
