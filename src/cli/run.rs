@@ -1,4 +1,5 @@
-//! `spoolscan run`: spool a command's output to disk, then scan its stdout like `scan`.
+//! `spoolscan run`: spool a command's output to disk (through pipes that spoolscan splices into
+//! files only it holds), then scan its stdout like `scan`.
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
@@ -22,14 +23,16 @@ pub const STDERR_TAIL: usize = 64 << 10;
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// Stop the command (its whole process group: TERM, grace period, KILL) after DUR
-    /// (`500ms`, `30s`, `5m`, `1h`, or seconds). Exit status 124. Default: no timeout.
+    /// (`500ms`, `30s`, `5m`, `1h`, or seconds). Exit status 124. Default: no timeout. A value
+    /// too large for the clock saturates (never, in practice).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
-    /// Time between TERM and KILL on timeout.
+    /// Time between TERM and KILL on timeout (or after a forwarded signal).
     #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "5s")]
     pub grace: Duration,
-    /// Cap each of the command's stdout and stderr spools at SIZE; a command that exceeds it
-    /// is stopped (exit status 125).
+    /// Cap each of the command's stdout and stderr spools at SIZE, exactly: the spool holds the
+    /// first SIZE bytes, and a command that writes more is killed with its process group
+    /// (exit status 125, report `truncated`).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_spool: Option<usize>,
     /// Directory for the (unnamed) spool files. Default: $SPOOLSCAN_DIR, else the system
@@ -40,7 +43,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub stdin: Option<PathBuf>,
     /// Print a summary of an agent CLI's transcript instead of the retained lines:
-    /// codex, claude, gemini or auto.
+    /// codex, claude, gemini or auto. The profile selects the events: --keep,
+    /// --keep-contains, --case-sensitive and --validate-all are usage errors with it.
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
     /// Follow the command's stdout while it runs: print each retained line as soon as the
