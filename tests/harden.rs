@@ -314,6 +314,31 @@ fn killing_spoolscan_kills_the_command() {
     }
 }
 
+/// The command's children in its process group die with spoolscan too (the watchdog).
+#[test]
+fn killing_spoolscan_kills_the_commands_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    // A grandchild in the group, and a shell that waits for it (not exec'd away).
+    let script = format!(
+        "sleep 30 & echo $! > {}.tmp && mv {0}.tmp {0}; wait; echo done",
+        pidfile.display()
+    );
+    let mut spoolscan = bin()
+        .args(["run", "--timeout", "1s", "--", "sh", "-c", &script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = read_pid(&pidfile);
+    spoolscan.kill().unwrap();
+    spoolscan.wait().unwrap();
+    assert!(
+        wait_dead(pid, Duration::from_millis(500)),
+        "the command's child {pid} outlived spoolscan"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Items 1-4: pipe-fed spools. The command and everything it starts hold pipes, never the spool.
 

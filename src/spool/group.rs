@@ -1,8 +1,20 @@
-//! The child's process group: checking on the leader, signalling and reaping, and finding
-//! live members.
+//! The child's process group: checking on the leader, signalling and reaping, finding live
+//! members, and the watchdog that kills the group if spoolscan dies.
+//!
+//! # The watchdog
+//!
+//! `PR_SET_PDEATHSIG` (set on the command before exec) kills the command when spoolscan dies,
+//! even by `SIGKILL`, but not the command's own children. So each run also starts a tiny
+//! watchdog, `/bin/sh -c 'read -r x; [ "$x" = done ] || kill -s KILL -- -PGID'`, in a process
+//! group of its own, reading a pipe whose only writer is spoolscan. When the run ends,
+//! spoolscan writes `done` (before the leader is reaped, so the group id cannot have been
+//! reused) and reaps the watchdog. When spoolscan dies first, the pipe closes, `read` returns
+//! at once, and the watchdog kills the whole group. Without `/bin/sh` there is no watchdog
+//! (logged): the command still dies with spoolscan, its children may not.
 
-use std::io;
-use std::process::{Child, ExitStatus};
+use std::io::{self, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use rustix::io::Errno;
@@ -19,15 +31,57 @@ pub(super) struct Group {
     pub(super) child: Child,
     pub(super) pgid: Pid,
     reaped: bool,
+    /// The watchdog and the write end of its pipe.
+    watchdog: Option<(Child, ChildStdin)>,
 }
+
+/// The watchdog's script: `$1` is the process group id.
+const WATCHDOG: &str = r#"read -r x; [ "$x" = done ] || kill -s KILL -- -"$1""#;
 
 impl Group {
     pub(super) fn new(child: Child) -> Group {
         let pgid = Pid::from_child(&child);
+        let watchdog = Command::new("/bin/sh")
+            .args(["-c", WATCHDOG, "spoolscan-watchdog"])
+            .arg(pgid.as_raw_nonzero().to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| log::warn!("cannot start the process group watchdog (/bin/sh): {e}"))
+            .ok()
+            .and_then(|mut w| {
+                let input = w.stdin.take()?;
+                Some((w, input))
+            });
         Group {
             child,
             pgid,
             reaped: false,
+            watchdog,
+        }
+    }
+
+    /// Tells the watchdog the run ended normally (it exits without killing anything) and
+    /// reaps it. Called before the leader is reaped.
+    fn release_watchdog(&mut self) {
+        let Some((mut w, mut input)) = self.watchdog.take() else {
+            return;
+        };
+        let _ = input.write_all(b"done\n");
+        drop(input);
+        let until = Instant::now() + Duration::from_secs(1);
+        loop {
+            match w.try_wait() {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) if Instant::now() >= until => {
+                    let _ = w.kill();
+                    let _ = w.wait();
+                    return;
+                }
+                Ok(None) => std::thread::sleep(POLL_MIN),
+            }
         }
     }
 
@@ -53,6 +107,7 @@ impl Group {
     }
 
     pub(super) fn reap(&mut self) -> io::Result<ExitStatus> {
+        self.release_watchdog();
         let status = self.child.wait()?;
         self.reaped = true;
         Ok(status)
@@ -80,6 +135,7 @@ impl Drop for Group {
     fn drop(&mut self) {
         if !self.reaped {
             let _ = rustix::process::kill_process_group(self.pgid, Signal::KILL);
+            self.release_watchdog();
             let _ = self.child.wait();
         }
     }

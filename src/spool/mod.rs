@@ -45,8 +45,10 @@
 //! * Nothing outlives spoolscan: the child gets `PR_SET_PDEATHSIG(SIGKILL)`, so when spoolscan
 //!   dies (even by `SIGKILL`) the child is killed. The kernel sends that signal when the
 //!   *thread* that spawned the child ends, so call [`Runner::start`] or [`Runner::run`] from a
-//!   thread that lives as long as the run (the main thread, in the CLI). Grandchildren do not
-//!   inherit it; they lose their reader (the pipes close with spoolscan) and get `SIGPIPE` or
+//!   thread that lives as long as the run (the main thread, in the CLI). The command's own
+//!   children do not inherit it: a watchdog process (`/bin/sh`, in a group of its own) kills
+//!   the command's whole process group when spoolscan dies before the run ends. Processes that
+//!   left the group lose their reader (the pipes close with spoolscan) and get `SIGPIPE` or
 //!   `EPIPE` when they write.
 //!
 //! Temporary files are created with [`tempfile::tempfile_in`], which uses `O_TMPFILE` on
