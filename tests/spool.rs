@@ -836,3 +836,40 @@ fn forwarded_signal_the_group_ignores_ends_in_sigkill_after_the_grace_period() {
         assert!(wait_dead(pid), "{pid} of the group survived");
     }
 }
+
+/// A grandchild that left the group (`setsid`) and keeps stdout open: the run ends
+/// `ESCAPE_GRACE` after the command, with a warning naming the process, and the spool holds
+/// only what the pump read until then (the command's own lines intact, in order).
+#[test]
+fn escaped_writer_is_named_and_cut_off() {
+    let dir = tempdir();
+    let pidfile = dir.path().join("escaped.pid");
+    let mut cmd = child(&["out", "3", "escape-tick", "3000"]);
+    cmd.env("SPOOLSCAN_TEST_PIDFILE", &pidfile);
+    let started = Instant::now();
+    let run = Runner::new(cmd).max_spool(8 << 20).run().unwrap();
+    let took = started.elapsed();
+    assert!(took >= spoolscan::ESCAPE_GRACE, "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let named: Vec<&String> = run
+        .warnings
+        .iter()
+        .filter(|w| w.contains(&format!("process {}", pid.trim())) && w.contains("escaped"))
+        .collect();
+    assert!(run.fault.is_none(), "{:?}", run.fault);
+    assert_eq!(run.exit_code(), 0);
+    assert_eq!(named.len(), 1, "{:?}", run.warnings);
+    assert!(named[0].contains("stdout and stderr"), "{}", named[0]);
+    let head = run.stdout.head(66).unwrap();
+    assert_eq!(
+        head,
+        b"{\"type\":\"line\",\"n\":0}\n{\"type\":\"line\",\"n\":1}\n{\"type\":\"line\",\"n\":2}\n"
+    );
+    assert!(run.stdout.len() <= 8 << 20);
+    // The spool does not grow any more: only the pump wrote it, and the pump is gone.
+    let len = run.stdout.file().metadata().unwrap().len();
+    assert_eq!(len, run.stdout.len());
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(run.stdout.file().metadata().unwrap().len(), len);
+}

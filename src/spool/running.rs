@@ -294,6 +294,8 @@ impl Running {
                  their output after that was not read"
             ));
         }
+        // One warning per set of holders (usually one process holding both pipes).
+        let mut held: Vec<(String, Vec<Stream>)> = Vec::new();
         for (stream, holders) in self.pump.finish(ESCAPE_GRACE) {
             let who = if holders.is_empty() {
                 "a process outside its process group".to_string()
@@ -304,9 +306,21 @@ impl Running {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
+            match held.iter_mut().find(|(w, _)| *w == who) {
+                Some((_, streams)) => streams.push(stream),
+                None => held.push((who, vec![stream])),
+            }
+        }
+        for (who, streams) in held {
+            let streams = streams
+                .iter()
+                .map(Stream::to_string)
+                .collect::<Vec<_>>()
+                .join(" and ");
             self.warn(format!(
                 "{who} escaped {program}'s process group (setsid or setpgid) and still held its \
-                 {stream} {:.1?} after it ended; stopped reading: what it writes now is not spooled",
+                 {streams} {:.1?} after it ended; stopped reading: what it writes now is not \
+                 spooled",
                 ESCAPE_GRACE
             ));
         }
