@@ -308,7 +308,7 @@ fn killing_spoolscan_kills_the_command() {
         spoolscan.kill().unwrap(); // SIGKILL: no handler runs
         spoolscan.wait().unwrap();
         assert!(
-            wait_dead(pid, Duration::from_millis(500)),
+            wait_dead(pid, Duration::from_secs(2)),
             "the command {pid} outlived spoolscan (follow: {follow})"
         );
     }
@@ -334,7 +334,7 @@ fn killing_spoolscan_kills_the_commands_group() {
     spoolscan.kill().unwrap();
     spoolscan.wait().unwrap();
     assert!(
-        wait_dead(pid, Duration::from_millis(500)),
+        wait_dead(pid, Duration::from_secs(2)),
         "the command's child {pid} outlived spoolscan"
     );
 }
