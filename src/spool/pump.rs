@@ -181,10 +181,10 @@ impl Pump {
     fn stop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
         let _ = rustix::io::write(&*self.wake, &1u64.to_ne_bytes());
-        if let Some(t) = self.thread.take() {
-            if t.join().is_err() {
-                log::warn!("the spool pump thread panicked");
-            }
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            log::warn!("the spool pump thread panicked");
         }
     }
 }
@@ -344,10 +344,10 @@ impl Work {
                 *slot = Some(fault);
             }
         }
-        if let Err(e) = rustix::process::kill_process_group(self.pgid, Signal::KILL) {
-            if e != Errno::SRCH {
-                log::warn!("cannot kill the command's process group: {e}");
-            }
+        if let Err(e) = rustix::process::kill_process_group(self.pgid, Signal::KILL)
+            && e != Errno::SRCH
+        {
+            log::warn!("cannot kill the command's process group: {e}");
         }
         // Keep the descriptor (out of the poll set) until the thread ends.
         if let Some(fd) = self.pipes[i].take() {

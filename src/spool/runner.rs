@@ -284,14 +284,14 @@ impl Runner {
 }
 
 fn classify_spawn_error(cmd: &Command, program: String, e: io::Error) -> SpoolError {
-    if let Some(cwd) = cmd.get_current_dir() {
-        if !cwd.is_dir() {
-            let source = io::Error::new(
-                e.kind(),
-                format!("working directory {}: {e}", cwd.display()),
-            );
-            return SpoolError::Spawn { program, source };
-        }
+    if let Some(cwd) = cmd.get_current_dir()
+        && !cwd.is_dir()
+    {
+        let source = io::Error::new(
+            e.kind(),
+            format!("working directory {}: {e}", cwd.display()),
+        );
+        return SpoolError::Spawn { program, source };
     }
     match e.raw_os_error().map(Errno::from_raw_os_error) {
         Some(Errno::NOENT) => {

@@ -187,12 +187,12 @@ impl Running {
             self.exited_at = Some(Instant::now());
             return Ok(true);
         }
-        if self.fault.is_none() {
-            if let Some(fault) = self.pump.fault() {
-                // The pump killed the group when it hit the fault.
-                self.fault = Some(fault);
-                self.killed = true;
-            }
+        if self.fault.is_none()
+            && let Some(fault) = self.pump.fault()
+        {
+            // The pump killed the group when it hit the fault.
+            self.fault = Some(fault);
+            self.killed = true;
         }
         let now = Instant::now();
         self.forward_pending(now)?;
