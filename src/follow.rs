@@ -48,6 +48,8 @@ const NAP_MIN: Duration = Duration::from_millis(1);
 pub const DEFAULT_MAX_WAIT: Duration = Duration::from_millis(50);
 /// [`Follower::poll`] returns after about this much work, even if more is there.
 const POLL_BUDGET: Duration = Duration::from_millis(20);
+/// Bytes before the read position kept to check that the file was not rewritten.
+const TAIL: usize = 64;
 /// Progress is reported about this often (in bytes).
 const PROGRESS_STEP: u64 = 16 << 20;
 
@@ -78,8 +80,17 @@ const PROGRESS_STEP: u64 = 16 << 20;
 /// offset. A line that must be parsed (a retained one, up to the ceiling) is read back from the
 /// file once its LF is there, as a full scan would parse it.
 ///
-/// The file must only grow by appends while it is followed (bytes already written must not
-/// change). Only regular files can be followed (positioned reads).
+/// The file must only grow by appends while it is followed. A file that does otherwise is
+/// reported, never silently skipped or misread: one that shrinks (below what was read, or below
+/// its size at the last look: `copytruncate`, `> file`) or whose last bytes read change
+/// (truncated and written again past the read position) makes [`poll`](Follower::poll),
+/// [`follow`](Follower::follow) and [`finish`](Follower::finish) fail with an [`Error::Io`]
+/// naming the file ("shrank from X to Y bytes while it was followed", "was rewritten while it
+/// was followed"); for a follower made with [`Follower::open`], a path that comes to name
+/// another file (rotation by rename) fails the same way when the follower finds nothing new
+/// ("was replaced by another file"). A rewrite that leaves the 64 bytes before the read
+/// position and the size unchanged cannot be told from an append. Only regular files can be
+/// followed (positioned reads).
 ///
 /// # Example
 ///
@@ -147,8 +158,16 @@ pub struct Follower {
     /// The sink asked to stop.
     stopped: bool,
     finished: bool,
-    /// The file's length at the last look.
+    /// The file's length at the last look (capped at the limit).
     known_len: u64,
+    /// The file's size at the last look (not capped): a smaller size later means it shrank.
+    raw_len: u64,
+    /// The last bytes read, just before the read position (up to [`TAIL`]), compared with the
+    /// file when more is read: a file rewritten under the follower (copytruncate, then new
+    /// writes that already reach past the read position) is caught there.
+    tail: Vec<u8>,
+    /// Device and inode of the followed file, to notice a path that now names another file.
+    id: Option<(u64, u64)>,
     next_progress: u64,
 }
 
@@ -201,6 +220,9 @@ impl Follower {
             stopped: false,
             finished: false,
             known_len: 0,
+            raw_len: 0,
+            tail: Vec::with_capacity(TAIL),
+            id: None,
             next_progress: PROGRESS_STEP,
         }
     }
@@ -220,6 +242,7 @@ impl Follower {
         }
         let mut f = Follower::new(scanner, file);
         f.path = Some(path.to_path_buf());
+        f.id = Some(file_id(&meta));
         Ok(f)
     }
 
@@ -298,7 +321,11 @@ impl Follower {
         if self.finished {
             return Ok(false);
         }
-        self.pump(&mut sink, true)
+        let got = self.pump(&mut sink, true)?;
+        if !got {
+            self.check_replaced()?;
+        }
+        Ok(got)
     }
 
     /// Polls the file until `done()` returns true, napping with a bounded back-off (1 ms,
@@ -386,12 +413,93 @@ impl Follower {
         Error::io(self.path.as_deref(), e)
     }
 
-    /// The file's length, capped at the limit.
+    /// The file's length, capped at the limit. A file that shrank since the last look, or
+    /// below what was read, is an error: it was truncated (copytruncate, `> file`) or
+    /// rewritten, and following on would skip or misread lines.
     fn file_len(&mut self) -> Result<u64, Error> {
         let st = rustix::fs::fstat(&self.file).map_err(|e| self.io_err(e.into()))?;
-        let len = u64::try_from(st.st_size).unwrap_or(0).min(self.limit);
+        let raw = u64::try_from(st.st_size).unwrap_or(0);
+        let pos = self.read_pos();
+        if raw < self.raw_len || raw.min(self.limit) < pos {
+            let e = io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "shrank from {} to {raw} bytes while it was followed (truncated or \
+                     rewritten; {pos} bytes had been read)",
+                    self.raw_len.max(pos)
+                ),
+            );
+            return Err(self.io_err(e));
+        }
+        self.raw_len = raw;
+        let len = raw.min(self.limit);
         self.known_len = len;
         Ok(len)
+    }
+
+    /// Whether the bytes just before `pos` are still the ones read there; an error if not.
+    fn check_tail(&mut self, pos: u64) -> Result<(), Error> {
+        if self.tail.is_empty() {
+            return Ok(());
+        }
+        let at = pos - self.tail.len() as u64;
+        let mut now = [0u8; TAIL];
+        let now = &mut now[..self.tail.len()];
+        let mut got = 0;
+        while got < now.len() {
+            match self.file.read_at(&mut now[got..], at + got as u64) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_err(e)),
+            }
+        }
+        if now[..got] != self.tail[..] {
+            let e = io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "was rewritten while it was followed: the bytes before offset {pos} \
+                     changed (truncated and written again?)"
+                ),
+            );
+            return Err(self.io_err(e));
+        }
+        Ok(())
+    }
+
+    /// Remembers the last bytes read (`new` just read, ending at the read position).
+    fn push_tail(&mut self, new: &[u8]) {
+        if new.len() >= TAIL {
+            self.tail.clear();
+            self.tail.extend_from_slice(&new[new.len() - TAIL..]);
+        } else {
+            let keep = (TAIL - new.len()).min(self.tail.len());
+            self.tail.drain(..self.tail.len() - keep);
+            self.tail.extend_from_slice(new);
+        }
+    }
+
+    /// For a follower opened by path: an error when the path now names another file (the
+    /// log was rotated and a new file created in its place). A path that is gone is not an
+    /// error (the writer may still append to the unlinked file).
+    fn check_replaced(&self) -> Result<(), Error> {
+        let (Some(path), Some(id)) = (&self.path, self.id) else {
+            return Ok(());
+        };
+        match std::fs::metadata(path) {
+            Ok(meta) if file_id(&meta) != id => {
+                let e = io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "was replaced by another file while it was followed ({} bytes of the \
+                         old file were read)",
+                        self.read_pos()
+                    ),
+                );
+                Err(self.io_err(e))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The offset of the next byte to read.
@@ -437,6 +545,7 @@ impl Follower {
         let want = usize::try_from(len - pos)
             .unwrap_or(usize::MAX)
             .min(READ_CHUNK);
+        self.check_tail(pos)?;
         let old = self.buf.len();
         self.buf.resize(old + want, 0);
         let mut got = 0;
@@ -455,6 +564,9 @@ impl Follower {
             }
         }
         self.buf.truncate(old + got);
+        let new = &self.buf[old..old + got];
+        let new: Vec<u8> = new[new.len().saturating_sub(TAIL)..].to_vec();
+        self.push_tail(&new);
         Ok(got)
     }
 
@@ -669,6 +781,12 @@ impl Follower {
         }
         Ok(s.complete())
     }
+}
+
+/// Device and inode of a file.
+fn file_id(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
 }
 
 /// Depth up to which bracket kinds are checked, as in the probe (deeper nesting is counted

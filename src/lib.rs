@@ -119,9 +119,11 @@
 //! Mapped pages behind the cursor are released with `madvise(MADV_DONTNEED)` (they are file
 //! pages, so they read back identically if touched again), and access is advised as sequential.
 //! A mapped file that *another process truncates* during the scan makes the process die with
-//! SIGBUS: for files you do not control, use [`ScannerBuilder::mmap`]`(false)` (the CLI's
-//! `--no-mmap`), which copies the file into an unnamed spool first. Spools (stdin, child
-//! output) are unnamed `O_TMPFILE` files that nobody else can open, so they are always mapped.
+//! SIGBUS, unless [`guard_sigbus`] was called (the CLI does): then the scan ends with an
+//! [`Error::Io`] ("shrank from X to Y bytes during the scan"). Without the guard, for files you
+//! do not control, use [`ScannerBuilder::mmap`]`(false)` (the CLI's `--no-mmap`), which copies
+//! the file into an unnamed spool first. Spools (stdin, child output) are unnamed `O_TMPFILE`
+//! files that only this process holds, so they are always mapped.
 
 #![deny(missing_docs)]
 
@@ -155,6 +157,7 @@ pub use crate::scanner::{
 };
 pub use crate::select::{Matcher, Rule, Selector};
 pub use crate::sink::{Sink, sinks};
+pub use crate::source::guard_sigbus;
 pub use crate::spool::*;
 
 /// Not part of the API: hooks for the fuzz targets, which are a separate crate.

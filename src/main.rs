@@ -28,6 +28,7 @@ enum Command {
 }
 
 fn main() {
+    cli::harden::setup();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Scan(args) => cli::scan::run(args),

@@ -343,7 +343,7 @@ impl Scanner {
         r
     }
 
-    fn scan_map<S: Sink>(&mut self, map: &memmap2::Mmap, mut sink: S) -> Result<Report, S::Error> {
+    fn scan_map<S: Sink>(&mut self, map: &source::Mapped, mut sink: S) -> Result<Report, S::Error> {
         self.run(&map[..], &mut Pager::new(Some(map)), &mut sink)
     }
 
@@ -363,6 +363,10 @@ impl Scanner {
         let mut number = 0u64;
         let mut next_progress = PROGRESS_STEP;
         while pos < len {
+            // The mapped file shrank under us (the SIGBUS guard zero-filled the rest): stop.
+            if let Some(e) = pager.shrunk() {
+                return Err(e.into());
+            }
             pager.release_before(pos);
             if pos >= next_progress {
                 sink.progress(pos as u64, len as u64);
@@ -410,6 +414,9 @@ impl Scanner {
                 Settled::Stop => break,
                 Settled::NeedWhole => unreachable!("a whole line is never sent back"),
             }
+        }
+        if let Some(e) = pager.shrunk() {
+            return Err(e.into());
         }
         debug_assert!(report.is_consistent(), "{report:?}");
         sink.progress(len as u64, len as u64);

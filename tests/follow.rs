@@ -1106,3 +1106,85 @@ sleep 0.5
     let plain: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
     assert_eq!(plain, summary);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11: a followed file that shrinks, is rewritten, or is replaced is reported, never
+// silently skipped or misread.
+
+fn xlines(tag: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{{\"type\":\"{tag}\",\"i\":{i}}}\n"))
+        .collect()
+}
+
+/// logrotate's copytruncate: the file is cut to 0 and the writer goes on at its own offset or
+/// from the start. Shorter than what was read: "shrank".
+#[test]
+fn follower_reports_a_truncated_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.ndjson");
+    std::fs::write(&path, xlines("old", 10)).unwrap();
+    let mut follower = Follower::open(Scanner::builder().build().unwrap(), &path).unwrap();
+    let mut rec = Record::default();
+    while follower.poll(&mut rec).unwrap() {}
+    assert_eq!(follower.report().retained, 10);
+    // Truncated, and a first new line written (shorter than what was read).
+    std::fs::write(&path, xlines("new", 1)).unwrap();
+    let err = follower.poll(&mut rec).unwrap_err().to_string();
+    assert!(err.contains(&*path.to_string_lossy()), "{err}");
+    assert!(err.contains("shrank from"), "{err}");
+    // finish says the same: the follow cannot be completed as if nothing happened.
+    let err = follower.finish(&mut rec).unwrap_err().to_string();
+    assert!(err.contains("shrank from"), "{err}");
+}
+
+/// Truncated and written again past the read position before the follower looked: the size
+/// alone looks like an append, the bytes before the read position tell.
+#[test]
+fn follower_reports_a_rewritten_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.ndjson");
+    std::fs::write(&path, xlines("old", 10)).unwrap();
+    let mut follower = Follower::open(Scanner::builder().build().unwrap(), &path).unwrap();
+    let mut rec = Record::default();
+    while follower.poll(&mut rec).unwrap() {}
+    let read = follower.offset();
+    // Rewrite in place (same inode) with different, longer content.
+    let new = xlines("rewritten-event", 50);
+    assert!(new.len() as u64 > read);
+    let mut f = OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(0).unwrap();
+    f.write_all(new.as_bytes()).unwrap();
+    drop(f);
+    let err = follower.poll(&mut rec).unwrap_err().to_string();
+    assert!(err.contains("rewritten"), "{err}");
+    // Only the 10 old lines were pushed; no fragment was logged as malformed.
+    assert_eq!(follower.report().retained, 10);
+    assert_eq!(follower.report().malformed_total, 0);
+}
+
+/// Rotation by rename: a new file takes the path; the followed one no longer grows.
+#[test]
+fn follower_reports_a_replaced_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.ndjson");
+    std::fs::write(&path, xlines("old", 3)).unwrap();
+    let mut follower = Follower::open(Scanner::builder().build().unwrap(), &path).unwrap();
+    let mut rec = Record::default();
+    while follower.poll(&mut rec).unwrap() {}
+    let fresh = dir.path().join("fresh");
+    std::fs::write(&fresh, xlines("fresh", 3)).unwrap();
+    std::fs::rename(&fresh, &path).unwrap();
+    let err = follower.poll(&mut rec).unwrap_err().to_string();
+    assert!(err.contains("replaced"), "{err}");
+    // A path that is simply gone is not an error: the writer may still append.
+    let dir2 = tempfile::tempdir().unwrap();
+    let p2 = dir2.path().join("gone.ndjson");
+    std::fs::write(&p2, xlines("a", 2)).unwrap();
+    let mut f2 = Follower::open(Scanner::builder().build().unwrap(), &p2).unwrap();
+    let mut rec2 = Record::default();
+    while f2.poll(&mut rec2).unwrap() {}
+    std::fs::remove_file(&p2).unwrap();
+    assert!(!f2.poll(&mut rec2).unwrap());
+    assert_eq!(f2.finish(&mut rec2).unwrap().retained, 2);
+}

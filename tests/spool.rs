@@ -582,30 +582,67 @@ fn stdin_bytes_round_trip() {
     assert!(err.to_string().contains("/nonexistent/input"), "{err}");
 }
 
+const INNER_FSIZE: &str = "SPOOLSCAN_TEST_INNER_FSIZE";
+
+/// The child's own file size limit does not apply to its output (it writes into a pipe);
+/// spoolscan's does, to the pump's writes: EFBIG is a fault naming the spool directory. The
+/// second half runs in a re-executed test process with the limit lowered and SIGXFSZ
+/// ignored (as the CLI does).
 #[test]
 fn file_size_limit_is_a_fault() {
-    // The child lowers its own RLIMIT_FSIZE: its spool write past the limit
-    // gets SIGXFSZ (or EFBIG).
+    if let Some(dir) = std::env::var_os(INNER_FSIZE) {
+        let dir = PathBuf::from(dir);
+        // SAFETY: SIG_IGN installs no handler; this re-executed process runs one test.
+        unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+        let limit = rustix::process::Rlimit {
+            current: Some(100_000),
+            maximum: None,
+        };
+        rustix::process::setrlimit(rustix::process::Resource::Fsize, limit).unwrap();
+        let run = Runner::new(child(&["bytes", "200000"]))
+            .spool_dir(&dir)
+            .run()
+            .unwrap();
+        assert_eq!(
+            run.fault,
+            Some(SpoolFault::FileSizeLimit {
+                stream: Some(Stream::Stdout),
+                dir: dir.clone()
+            })
+        );
+        assert_eq!(run.exit_code(), 125);
+        // Exactly what fitted under the limit.
+        assert_eq!(run.stdout.len(), 100_000);
+        let msg = run.check().unwrap_err().to_string();
+        assert!(msg.contains(&*dir.to_string_lossy()), "{msg}");
+        assert!(msg.contains("EFBIG"), "{msg}");
+        return;
+    }
     let dir = tempdir();
     let run = Runner::new(child(&["fsize", "100000", "bytes", "200000"]))
         .spool_dir(dir.path())
         .run()
         .unwrap();
-    assert_eq!(
-        run.signal(),
-        Some(rustix::process::Signal::XFSZ.as_raw()),
-        "{:?}",
-        run.status
-    );
-    let fault = run.fault.clone().expect("a fault");
+    assert!(run.fault.is_none(), "{:?}", run.fault);
+    assert_eq!(run.exit_code(), 0, "{}", stderr_text(&run));
+    assert_eq!(run.stdout.len(), 200_000);
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "file_size_limit_is_a_fault",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(INNER_FSIZE, dir.path())
+        .output()
+        .unwrap();
     assert!(
-        matches!(fault, SpoolFault::FileSizeLimit { .. }),
-        "{fault:?}"
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(run.exit_code(), 125);
-    let msg = run.check().unwrap_err().to_string();
-    assert!(msg.contains(&*dir.path().to_string_lossy()), "{msg}");
-    assert!(run.stdout.len() <= 100_000);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
 }
 
 /// A tmpfs mounted for one test, unmounted on drop.
@@ -798,4 +835,41 @@ fn forwarded_signal_the_group_ignores_ends_in_sigkill_after_the_grace_period() {
     for pid in members {
         assert!(wait_dead(pid), "{pid} of the group survived");
     }
+}
+
+/// A grandchild that left the group (`setsid`) and keeps stdout open: the run ends
+/// `ESCAPE_GRACE` after the command, with a warning naming the process, and the spool holds
+/// only what the pump read until then (the command's own lines intact, in order).
+#[test]
+fn escaped_writer_is_named_and_cut_off() {
+    let dir = tempdir();
+    let pidfile = dir.path().join("escaped.pid");
+    let mut cmd = child(&["out", "3", "escape-tick", "3000"]);
+    cmd.env("SPOOLSCAN_TEST_PIDFILE", &pidfile);
+    let started = Instant::now();
+    let run = Runner::new(cmd).max_spool(8 << 20).run().unwrap();
+    let took = started.elapsed();
+    assert!(took >= spoolscan::ESCAPE_GRACE, "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let named: Vec<&String> = run
+        .warnings
+        .iter()
+        .filter(|w| w.contains(&format!("process {}", pid.trim())) && w.contains("escaped"))
+        .collect();
+    assert!(run.fault.is_none(), "{:?}", run.fault);
+    assert_eq!(run.exit_code(), 0);
+    assert_eq!(named.len(), 1, "{:?}", run.warnings);
+    assert!(named[0].contains("stdout and stderr"), "{}", named[0]);
+    let head = run.stdout.head(66).unwrap();
+    assert_eq!(
+        head,
+        b"{\"type\":\"line\",\"n\":0}\n{\"type\":\"line\",\"n\":1}\n{\"type\":\"line\",\"n\":2}\n"
+    );
+    assert!(run.stdout.len() <= 8 << 20);
+    // The spool does not grow any more: only the pump wrote it, and the pump is gone.
+    let len = run.stdout.file().metadata().unwrap().len();
+    assert_eq!(len, run.stdout.len());
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(run.stdout.file().metadata().unwrap().len(), len);
 }

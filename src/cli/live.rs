@@ -271,10 +271,10 @@ pub fn summary(args: &RunArgs, profile: Profile, run: &Run) -> Result<(), Exit> 
     let mut s = Summarizer::new(profile);
     s.probe(limits.probe)
         .max_line(limits.max_line)
-        .ceiling(limits.ceiling);
-    if let Some(d) = &args.spool_dir {
-        s.spool_dir(d);
-    }
+        .ceiling(limits.ceiling)
+        .mmap(!limits.no_mmap);
+    // With --no-mmap the spool is copied next to itself, in the run's spool directory.
+    s.spool_dir(&run.dir);
     let mut summary = match s.summarize(Source::File(run.stdout.file())) {
         Ok(summary) => summary,
         Err(spoolscan::Error::Config(e)) => return Err(Exit::Usage(e.to_string())),

@@ -1,4 +1,5 @@
-//! `spoolscan run`: spool a command's output to disk, then scan its stdout like `scan`.
+//! `spoolscan run`: spool a command's output to disk (through pipes that spoolscan splices into
+//! files only it holds), then scan its stdout like `scan`.
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
@@ -22,14 +23,16 @@ pub const STDERR_TAIL: usize = 64 << 10;
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// Stop the command (its whole process group: TERM, grace period, KILL) after DUR
-    /// (`500ms`, `30s`, `5m`, `1h`, or seconds). Exit status 124. Default: no timeout.
+    /// (`500ms`, `30s`, `5m`, `1h`, or seconds). Exit status 124. Default: no timeout. A value
+    /// too large for the clock saturates (never, in practice).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
-    /// Time between TERM and KILL on timeout.
+    /// Time between TERM and KILL on timeout (or after a forwarded signal).
     #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "5s")]
     pub grace: Duration,
-    /// Cap each of the command's stdout and stderr spools at SIZE; a command that exceeds it
-    /// is stopped (exit status 125).
+    /// Cap each of the command's stdout and stderr spools at SIZE, exactly: the spool holds the
+    /// first SIZE bytes, and a command that writes more is killed with its process group
+    /// (exit status 125, report `truncated`).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_spool: Option<usize>,
     /// Directory for the (unnamed) spool files. Default: $SPOOLSCAN_DIR, else the system
@@ -40,7 +43,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub stdin: Option<PathBuf>,
     /// Print a summary of an agent CLI's transcript instead of the retained lines:
-    /// codex, claude, gemini, opencode, cursor, amp, qwen, copilot or auto.
+    /// codex, claude, gemini, opencode, cursor, amp, qwen, copilot or auto. The profile
+    /// selects the events: --keep, --keep-contains, --case-sensitive and --validate-all are
+    /// usage errors with it.
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
     /// Follow the command's stdout while it runs: print each retained line as soon as the
@@ -160,7 +165,7 @@ pub fn report_failure(run: &Run, extracted: Option<&str>) {
         );
     }
     if let Some(msg) = extracted {
-        eprintln!("spoolscan: error: {msg}");
+        eprintln!("spoolscan: error: {}", escape_text(msg.as_bytes(), false));
         return;
     }
     if let Ok(tail) = run.stderr.tail(STDERR_TAIL)
@@ -172,7 +177,7 @@ pub fn report_failure(run: &Run, extracted: Option<&str>) {
             "---- stderr of the command (last {} bytes) ----",
             tail.len()
         );
-        let _ = err.write_all(&tail);
+        let _ = err.write_all(escape_text(&tail, true).as_bytes());
         if !tail.ends_with(b"\n") {
             let _ = writeln!(err);
         }
@@ -188,6 +193,7 @@ pub fn run(args: &RunArgs) -> Result<(), Exit> {
         let profile = p
             .parse::<Profile>()
             .map_err(|e| Exit::Usage(e.to_string()))?;
+        reject_selection(args)?;
         // Check the limits before the command runs: a usage error never starts it.
         let mut b = spoolscan::ScannerBuilder::new();
         args.options.limits.apply(&mut b);
@@ -197,8 +203,11 @@ pub fn run(args: &RunArgs) -> Result<(), Exit> {
         let _ = run.stdout.drop_cache();
         return r;
     }
-    let mut scanner = scanner(args)?;
+    // Check the options before the command runs; the scanner copies (--no-mmap) into the
+    // spool directory the run picked.
+    scanner(args, None)?;
     let run = spool(args)?;
+    let mut scanner = scanner(args, Some(&run.dir))?;
     let stdout = io::stdout();
     let mut sink = LineWriter::new(
         io::BufWriter::with_capacity(256 << 10, stdout.lock()),
@@ -210,13 +219,52 @@ pub fn run(args: &RunArgs) -> Result<(), Exit> {
     conclude(args, &run, report)
 }
 
-/// The scanner of the scan options (a usage error when they do not fit together).
-fn scanner(args: &RunArgs) -> Result<Scanner, Exit> {
-    args.options
-        .builder()
-        .map_err(Exit::Usage)?
-        .build()
-        .map_err(|e| Exit::Usage(e.to_string()))
+/// The scanner of the scan options (a usage error when they do not fit together). With
+/// `--no-mmap` the spool is copied into `dir`, the run's spool directory (`--spool-dir`, else
+/// `$SPOOLSCAN_DIR`, else the system temporary directory).
+fn scanner(args: &RunArgs, dir: Option<&std::path::Path>) -> Result<Scanner, Exit> {
+    let mut b = args.options.builder().map_err(Exit::Usage)?;
+    if let Some(d) = dir {
+        b.spool_dir(d);
+    }
+    b.build().map_err(|e| Exit::Usage(e.to_string()))
+}
+
+/// `--profile` selects with the profile's own rules: the selection options of `scan` are a
+/// usage error with it (DESIGN §11: `summarize` takes the limits only), never silently ignored.
+fn reject_selection(args: &RunArgs) -> Result<(), Exit> {
+    let o = &args.options;
+    let given = [
+        (!o.keep.is_empty(), "--keep"),
+        (!o.keep_contains.is_empty(), "--keep-contains"),
+        (o.case_sensitive, "--case-sensitive"),
+        (o.validate_all, "--validate-all"),
+    ];
+    match given.iter().find(|(on, _)| *on) {
+        Some((_, flag)) => Err(Exit::Usage(format!(
+            "{flag} cannot be used with --profile: the profile selects the events"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The child's text made safe to pass on to a terminal or a log: control characters are
+/// escaped (`\u{1b}`), so the text can neither move the cursor, recolour the terminal, nor
+/// start a line that looks like spoolscan's own. With `keep_lines`, LF and tab stay as they
+/// are (a block of stderr between dividers); otherwise they are escaped too (one line).
+/// Invalid UTF-8 is replaced (U+FFFD).
+pub fn escape_text(bytes: &[u8], keep_lines: bool) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let keep = keep_lines && (c == '\n' || c == '\t');
+        if c.is_control() && !keep {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// After the scan: the report (marked truncated when the spool is incomplete), the child's
@@ -242,6 +290,9 @@ fn follow(args: &RunArgs) -> Result<(), Exit> {
         .map(str::parse::<Profile>)
         .transpose()
         .map_err(|e| Exit::Usage(e.to_string()))?;
+    if profile.is_some() {
+        reject_selection(args)?;
+    }
     let scanner = match profile {
         // The live status reads its own small set of events; the summary at the end is a
         // scan of the finished spool with the profile's selectors.
@@ -251,7 +302,7 @@ fn follow(args: &RunArgs) -> Result<(), Exit> {
             args.options.limits.apply(&mut b);
             b.build().map_err(|e| Exit::Usage(e.to_string()))?
         }
-        None => scanner(args)?,
+        None => scanner(args, None)?,
     };
     let mut running = args.runner().start().map_err(|e| {
         stop_forwarding();

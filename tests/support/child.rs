@@ -20,6 +20,12 @@
 //! | `kill-self SIG` | send signal number SIG to this process |
 //! | `exit CODE` | exit with CODE |
 //! | `drip FILE` | copy FILE to stdout in pseudo-random chunks (1 byte to 64 KiB, splitting lines anywhere), pausing now and then (tests/follow.rs) |
+//! | `escape-truncate MS` | start a grandchild that leaves the process group (`setsid`), writes its pid to the file named by `$SPOOLSCAN_TEST_PIDFILE` (if set), then calls `ftruncate(1, 0)` every millisecond for MS milliseconds (errors ignored); do not wait for it |
+//! | `escape-write MS` | the same, but the grandchild floods stdout with `{"type":"escaped"}` lines for MS milliseconds (exits 3 when a write fails) |
+//! | `escape-tick MS` | the same, but one `{"type":"escaped"}` line every millisecond |
+//! | `fill PATH` | create PATH and write to it until the disk is full (the file is kept) |
+//! | `rm PATH` | remove PATH |
+//! | `try-bytes N` | like `bytes N`, ignoring write errors |
 //! | `transcript N` | write a Codex-style transcript with N giant (64 MiB) tool-output lines to stdout, slowly: 1 MiB at a time with a 1 ms pause (tests/follow.rs) |
 //!
 //! A failed write prints the error to stderr and exits with status 3.
@@ -132,9 +138,69 @@ fn run_with_arg(cmd: &str, arg: &str) {
             std::thread::sleep(Duration::from_secs(10));
         }
         "exit" => std::process::exit(i32::try_from(num()).unwrap_or(255)),
+        "escape-truncate" | "escape-write" | "escape-tick" => {
+            let exe = std::env::current_exe().unwrap_or_else(|e| fail(e));
+            let what = cmd.replace("escape-", "escaped-");
+            let mut cmd = Command::new(exe);
+            cmd.args([what.as_str(), arg]).stdin(Stdio::null());
+            // SAFETY: setsid is async-signal-safe. Done before exec, so the grandchild has
+            // left the group by the time spawn returns (a kill of the group cannot race it).
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                    rustix::process::setsid()?;
+                    Ok(())
+                });
+            }
+            // Deliberately not waited for: the grandchild outlives us.
+            #[expect(clippy::zombie_processes, reason = "the test needs an orphan")]
+            cmd.spawn().unwrap_or_else(|e| fail(e));
+        }
+        "escaped-truncate" | "escaped-write" | "escaped-tick" => escaped(cmd, num()),
+        "fill" => {
+            let mut f = std::fs::File::create(arg).unwrap_or_else(|e| fail(e));
+            let chunk = [b'f'; 64 * 1024];
+            while f.write_all(&chunk).is_ok() {}
+            let _ = f.sync_all();
+        }
+        "rm" => std::fs::remove_file(arg).unwrap_or_else(|e| fail(e)),
+        "try-bytes" => {
+            let mut out = io::stdout().lock();
+            let mut left = num();
+            let chunk = [b'x'; 4096];
+            while left > 0 {
+                let n = left.min(4096) as usize;
+                let _ = out.write_all(&chunk[..n]);
+                left -= n as u64;
+            }
+            let _ = out.flush();
+        }
         "drip" => drip(arg),
         "transcript" => transcript(num()),
         _ => usage(&format!("unknown command {cmd}")),
+    }
+}
+
+/// The escaped grandchild (started in a session and process group of its own, so a kill of
+/// the command's group misses it); it holds the command's stdout.
+fn escaped(mode: &str, ms: u64) {
+    if let Some(path) = std::env::var_os("SPOOLSCAN_TEST_PIDFILE") {
+        let tmp = std::path::PathBuf::from(format!("{}.tmp", path.to_string_lossy()));
+        std::fs::write(&tmp, std::process::id().to_string()).unwrap_or_else(|e| fail(e));
+        std::fs::rename(&tmp, &path).unwrap_or_else(|e| fail(e));
+    }
+    let until = Instant::now() + Duration::from_millis(ms);
+    while Instant::now() < until {
+        match mode {
+            "escaped-truncate" => {
+                let _ = rustix::fs::ftruncate(io::stdout(), 0);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            "escaped-write" => write_out(&b"{\"type\":\"escaped\"}\n".repeat(1000)),
+            _ => {
+                write_out(b"{\"type\":\"escaped\"}\n");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
     }
 }
 
