@@ -137,6 +137,7 @@ mod profile;
 mod report;
 mod scanner;
 mod select;
+mod settle;
 mod simd;
 mod sink;
 mod source;

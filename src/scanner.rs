@@ -6,16 +6,15 @@ use std::path::{Path, PathBuf};
 
 use memchr::memchr;
 
-use crate::block::Release;
-use crate::decode::{Decoder, Event};
+use crate::decode::Decoder;
 use crate::error::{ConfigError, Error};
-use crate::lines::{Line, content_end, first_line_start, is_blank};
-use crate::probe::{Outcome, Probe};
-use crate::report::{Dropped, Malformed, Report};
+use crate::lines::{content_end, first_line_start};
+use crate::probe::Probe;
+use crate::report::Report;
 use crate::select::Selector;
+pub(crate) use crate::settle::{At, Body, Settled};
 use crate::sink::Sink;
 use crate::source::{self, Pager, RELEASE_STEP};
-use crate::validate::validate;
 
 /// Default `probe`: 4 KiB.
 pub const DEFAULT_PROBE: usize = 4 << 10;
@@ -31,22 +30,22 @@ const SEARCH_CHUNK: usize = 4 << 20;
 const PROGRESS_STEP: usize = 16 << 20;
 
 #[derive(Clone, Debug)]
-struct Config {
-    selector: Selector,
+pub(crate) struct Config {
+    pub(crate) selector: Selector,
     /// Bytes of an oversize line the probe may look at.
-    probe: usize,
+    pub(crate) probe: usize,
     /// Lines up to this length are classified exactly.
-    max_line: usize,
+    pub(crate) max_line: usize,
     /// Retained lines over this length are dropped, never decoded.
-    ceiling: usize,
+    pub(crate) ceiling: usize,
     /// Compare values exactly instead of ASCII case-insensitively.
-    case_sensitive: bool,
+    pub(crate) case_sensitive: bool,
     /// Parse every line up to the ceiling, not only retained ones.
-    validate_all: bool,
+    pub(crate) validate_all: bool,
     /// Map files (true) or copy them into an unnamed spool first (false).
-    mmap: bool,
+    pub(crate) mmap: bool,
     /// Where readers (and files, with `mmap(false)`) are spooled.
-    spool_dir: Option<PathBuf>,
+    pub(crate) spool_dir: Option<PathBuf>,
 }
 
 /// Builds a [`Scanner`].
@@ -227,17 +226,8 @@ impl ScannerBuilder {
 /// ```
 pub struct Scanner {
     config: Config,
-    probe: Probe,
-    decoder: Decoder,
-}
-
-/// Which category a non-blank line falls in, before decoding.
-enum Verdict {
-    Retain,
-    Skip,
-    OversizeSkip,
-    OversizeUnclassified,
-    Malformed(String),
+    pub(crate) probe: Probe,
+    pub(crate) decoder: Decoder,
 }
 
 impl Scanner {
@@ -424,224 +414,15 @@ impl Scanner {
         Ok(report)
     }
 
+    /// The configuration.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// The limits `(probe, max_line, ceiling)`.
     pub(crate) fn limits(&self) -> (usize, usize, usize) {
         (self.config.probe, self.config.max_line, self.config.ceiling)
     }
-
-    /// Puts one line (blank lines included) in its category: classifies it, decodes it when it
-    /// is retained and pushes it to the sink, validates it (`validate_all`, and the completeness
-    /// check of a last line without LF), counts it in `report` and logs it. Shared by the full
-    /// scan ([`Scanner::run`]) and the follower (`crate::follow`), so both categorise alike.
-    ///
-    /// With [`Body::Head`] (only the first bytes of a long line are at hand) the line is settled
-    /// from those bytes when the contract allows it; otherwise nothing is counted or pushed and
-    /// [`Settled::NeedWhole`] asks the caller to come back with the whole line (at most
-    /// `ceiling` bytes: above the ceiling a head always suffices).
-    ///
-    /// `release` is told, as a long line is scanned, the offset in it before which the scan
-    /// will not look again (the full scan releases those mapped pages; see [`Release`]).
-    pub(crate) fn settle<S: Sink>(
-        &mut self,
-        at: &At,
-        body: Body<'_>,
-        report: &mut Report,
-        sink: &mut S,
-        release: Release<'_>,
-    ) -> Result<Settled, S::Error> {
-        let c = &self.config;
-        let (probe_len, max_line, ceiling) = (c.probe, c.max_line, c.ceiling);
-        let no_rules = c.selector.is_empty();
-        let validate_all = c.validate_all;
-        let (number, start, l, has_lf) = (at.number, at.offset, at.len, at.has_lf);
-        let (whole, head, blank, complete) = match body {
-            Body::Whole(b) => (Some(b), b, is_blank(b), None),
-            Body::Head {
-                bytes,
-                blank,
-                complete,
-            } => (None, &bytes[..bytes.len().min(l)], blank, complete),
-        };
-        if blank {
-            report.lines += 1;
-            report.blank += 1;
-            return Ok(Settled::Go);
-        }
-        let verdict = if no_rules {
-            Verdict::Retain
-        } else {
-            let outcome = match whole {
-                Some(bytes) if l <= max_line => {
-                    self.probe.classify_releasing(bytes, true, &mut *release)
-                }
-                // A decision reached inside a prefix is the decision on the whole line (the
-                // probe stops where it decides); only an undecided or retained line needs more.
-                None if l <= max_line => match self.probe.classify(head, false) {
-                    Outcome::Retain(_) | Outcome::Undecided => return Ok(Settled::NeedWhole),
-                    o => o,
-                },
-                _ => self
-                    .probe
-                    .classify_releasing(&head[..probe_len], false, &mut *release),
-            };
-            match outcome {
-                Outcome::Retain(_) => Verdict::Retain,
-                Outcome::Skip | Outcome::NotObject if l <= max_line => Verdict::Skip,
-                Outcome::Skip | Outcome::NotObject => Verdict::OversizeSkip,
-                Outcome::Undecided => Verdict::OversizeUnclassified,
-                Outcome::Malformed { at, what } => {
-                    Verdict::Malformed(format!("invalid JSON at byte {at}: {what}"))
-                }
-            }
-        };
-        if whole.is_none() && l <= ceiling {
-            let need = match verdict {
-                Verdict::Retain => true,
-                Verdict::Skip | Verdict::OversizeSkip | Verdict::OversizeUnclassified => {
-                    validate_all || !has_lf
-                }
-                Verdict::Malformed(_) => !has_lf,
-            };
-            if need {
-                return Ok(Settled::NeedWhole);
-            }
-        }
-        report.lines += 1;
-        // Structural completeness of a line over the ceiling (never parsed).
-        let mut structurally_complete = |probe: &mut Probe| match whole {
-            Some(bytes) => probe.is_complete_releasing(bytes, &mut *release),
-            None => complete.expect("a head over the ceiling without LF comes with `complete`"),
-        };
-        // Whether the line parsed, where the decoder has looked at it.
-        let mut valid = None;
-        let verdict = match verdict {
-            Verdict::Retain if l > ceiling => {
-                let value = (!no_rules)
-                    .then(|| String::from_utf8_lossy(self.probe.matched_value()).into_owned());
-                let d = Dropped {
-                    line: number,
-                    offset: start,
-                    len: l as u64,
-                    value,
-                    reason: "over_ceiling",
-                };
-                let go = sink.dropped(&d)?;
-                report.push_dropped(d);
-                if !has_lf && !structurally_complete(&mut self.probe) {
-                    report.truncated = true;
-                }
-                return Ok(if go { Settled::Go } else { Settled::Stop });
-            }
-            Verdict::Retain => {
-                let bytes = whole.expect("checked above");
-                match validate(bytes) {
-                    Ok(()) => {
-                        report.retained += 1;
-                        let line = Line::new(number, start, bytes);
-                        let mut event = Event::new(line, &mut self.decoder);
-                        let go = sink.retained(&mut event)?;
-                        return Ok(if go { Settled::Go } else { Settled::Stop });
-                    }
-                    Err(e) => {
-                        valid = Some(false);
-                        Verdict::Malformed(e.to_string())
-                    }
-                }
-            }
-            v @ (Verdict::Skip | Verdict::OversizeSkip | Verdict::OversizeUnclassified)
-                if validate_all && l <= ceiling =>
-            {
-                match validate(whole.expect("checked above")) {
-                    Ok(()) => {
-                        valid = Some(true);
-                        v
-                    }
-                    Err(e) => {
-                        valid = Some(false);
-                        Verdict::Malformed(e.to_string())
-                    }
-                }
-            }
-            v => v,
-        };
-        // The last line without LF must be complete JSON, whatever its category: parsed up
-        // to the ceiling, checked structurally (bracket and string balance) above it.
-        if !has_lf {
-            let complete = match valid {
-                Some(v) => v,
-                None if l <= ceiling => validate(whole.expect("checked above")).is_ok(),
-                None => structurally_complete(&mut self.probe),
-            };
-            report.truncated |= !complete;
-        }
-        let go = match verdict {
-            Verdict::Retain => unreachable!("retained lines are handled above"),
-            Verdict::Skip => {
-                report.skipped += 1;
-                true
-            }
-            Verdict::OversizeSkip => {
-                report.oversize_skipped += 1;
-                true
-            }
-            Verdict::OversizeUnclassified => {
-                report.oversize_unclassified += 1;
-                sink.unclassified(number, start, l as u64)?
-            }
-            Verdict::Malformed(error) => {
-                let m = Malformed {
-                    line: number,
-                    offset: start,
-                    len: l as u64,
-                    error,
-                };
-                let go = sink.malformed(&m)?;
-                report.push_malformed(m);
-                go
-            }
-        };
-        Ok(if go { Settled::Go } else { Settled::Stop })
-    }
-}
-
-/// Where a line is, as [`Scanner::settle`] needs it.
-pub(crate) struct At {
-    /// 1-based line number.
-    pub(crate) number: u64,
-    /// Offset of the line's first byte in the input.
-    pub(crate) offset: u64,
-    /// Length of the line without its terminator.
-    pub(crate) len: usize,
-    /// Whether an LF ends the line (false only for the last line of the input).
-    pub(crate) has_lf: bool,
-}
-
-/// The bytes of a line a scan loop hands to [`Scanner::settle`].
-pub(crate) enum Body<'a> {
-    /// All of the line (`At::len` bytes).
-    Whole(&'a [u8]),
-    /// Only the line's first bytes (at least `probe` of them), for a line whose other bytes
-    /// were not kept.
-    Head {
-        /// The first bytes.
-        bytes: &'a [u8],
-        /// Whether the whole line is blank.
-        blank: bool,
-        /// For a last line without LF longer than the ceiling: whether the whole line is
-        /// complete JSON by the structural check of `Probe::is_complete`. Else unused.
-        complete: Option<bool>,
-    },
-}
-
-/// What [`Scanner::settle`] did with a line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Settled {
-    /// Counted (and pushed); go on.
-    Go,
-    /// Counted (and pushed); the sink asked to stop.
-    Stop,
-    /// Nothing done: call again with [`Body::Whole`].
-    NeedWhole,
 }
 
 fn is_regular(file: &File) -> bool {

@@ -1,0 +1,322 @@
+//! Settling one line: the steps every scan loop (the mapped scan, the follower, the stream)
+//! takes with each line it finds. Classify it; drop it if it is retained but over the ceiling;
+//! validate it when it is retained (or when every line is validated) and hand it on; check
+//! that a last line without LF is complete; count and log it.
+
+use crate::block::Release;
+use crate::decode::Event;
+use crate::lines::{Line, is_blank};
+use crate::probe::Outcome;
+use crate::report::{Dropped, Malformed, Report};
+use crate::scanner::Scanner;
+use crate::sink::Sink;
+use crate::validate::validate;
+
+/// Where a line is, as [`Scanner::settle`] needs it.
+pub(crate) struct At {
+    /// 1-based line number.
+    pub(crate) number: u64,
+    /// Offset of the line's first byte in the input.
+    pub(crate) offset: u64,
+    /// Length of the line without its terminator.
+    pub(crate) len: usize,
+    /// Whether an LF ends the line (false only for the last line of the input).
+    pub(crate) has_lf: bool,
+}
+
+/// The bytes of a line a scan loop hands to [`Scanner::settle`].
+pub(crate) enum Body<'a> {
+    /// All of the line (`At::len` bytes).
+    Whole(&'a [u8]),
+    /// Only the line's first bytes (at least `probe` of them), for a line whose other bytes
+    /// were not kept.
+    Head {
+        /// The first bytes.
+        bytes: &'a [u8],
+        /// Whether the whole line is blank.
+        blank: bool,
+        /// For a last line without LF longer than the ceiling: whether the whole line is
+        /// complete JSON by the structural check of `Probe::is_complete`. Else unused.
+        complete: Option<bool>,
+    },
+}
+
+/// What [`Scanner::settle`] did with a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// Counted (and pushed); go on.
+    Go,
+    /// Counted (and pushed); the sink asked to stop.
+    Stop,
+    /// Nothing done: call again with [`Body::Whole`].
+    NeedWhole,
+}
+
+impl Settled {
+    fn go(go: bool) -> Settled {
+        if go { Settled::Go } else { Settled::Stop }
+    }
+}
+
+/// Which category a non-blank line falls in, before validation.
+enum Verdict {
+    Retain,
+    Skip,
+    OversizeSkip,
+    OversizeUnclassified,
+    Malformed(String),
+}
+
+/// A line being settled: where it is and which of its bytes are at hand.
+struct Lined<'b> {
+    number: u64,
+    start: u64,
+    len: usize,
+    has_lf: bool,
+    /// All of the line, when at hand.
+    whole: Option<&'b [u8]>,
+    /// Its first bytes (all of them with `whole`).
+    head: &'b [u8],
+    /// For a head over the ceiling without LF: the caller's structural check.
+    complete: Option<bool>,
+}
+
+impl Scanner {
+    /// Puts one line (blank lines included) in its category: classifies it, validates it when
+    /// it is retained and pushes it to the sink, validates it (`validate_all`, and the
+    /// completeness check of a last line without LF), counts it in `report` and logs it.
+    /// Shared by every scan loop (the mapped scan, the follower, the stream), so all categorise
+    /// alike.
+    ///
+    /// With [`Body::Head`] (only the first bytes of a long line are at hand) the line is
+    /// settled from those bytes when the contract allows it; otherwise nothing is counted or
+    /// pushed and [`Settled::NeedWhole`] asks the caller to come back with the whole line (at
+    /// most `ceiling` bytes: above the ceiling a head always suffices).
+    ///
+    /// `release` is told, as a long line is scanned, the offset in it before which the scan
+    /// will not look again (the full scan releases those mapped pages; see [`Release`]).
+    pub(crate) fn settle<S: Sink>(
+        &mut self,
+        at: &At,
+        body: Body<'_>,
+        report: &mut Report,
+        sink: &mut S,
+        release: Release<'_>,
+    ) -> Result<Settled, S::Error> {
+        let (line, blank) = match body {
+            Body::Whole(b) => (
+                Lined {
+                    number: at.number,
+                    start: at.offset,
+                    len: at.len,
+                    has_lf: at.has_lf,
+                    whole: Some(b),
+                    head: b,
+                    complete: None,
+                },
+                is_blank(b),
+            ),
+            Body::Head {
+                bytes,
+                blank,
+                complete,
+            } => (
+                Lined {
+                    number: at.number,
+                    start: at.offset,
+                    len: at.len,
+                    has_lf: at.has_lf,
+                    whole: None,
+                    head: &bytes[..bytes.len().min(at.len)],
+                    complete,
+                },
+                blank,
+            ),
+        };
+        if blank {
+            report.lines += 1;
+            report.blank += 1;
+            return Ok(Settled::Go);
+        }
+        let Some(verdict) = self.classify(&line, &mut *release) else {
+            return Ok(Settled::NeedWhole);
+        };
+        report.lines += 1;
+        let (verdict, valid) = match verdict {
+            Verdict::Retain if line.len > self.ceiling() => {
+                return self.drop_over_ceiling(&line, report, sink, release);
+            }
+            Verdict::Retain => match self.hand_on(&line, report, sink)? {
+                Ok(settled) => return Ok(settled),
+                Err(error) => (Verdict::Malformed(error), Some(false)),
+            },
+            v => self.validate_if_asked(&line, v),
+        };
+        if !line.has_lf {
+            report.truncated |= !self.is_complete(&line, valid, &mut *release);
+        }
+        self.count(&line, verdict, report, sink)
+    }
+
+    /// Step 1: the line's category from the probe, or `None` when the whole line is needed
+    /// (only a head is at hand, and the contract needs more of it).
+    fn classify(&mut self, line: &Lined<'_>, release: Release<'_>) -> Option<Verdict> {
+        let (probe_len, max_line, ceiling) = self.limits();
+        let verdict = if self.config().selector.is_empty() {
+            Verdict::Retain
+        } else {
+            let outcome = match line.whole {
+                Some(bytes) if line.len <= max_line => {
+                    self.probe.classify_releasing(bytes, true, release)
+                }
+                // A decision reached inside a prefix is the decision on the whole line (the
+                // probe stops where it decides); only an undecided or retained line needs more.
+                None if line.len <= max_line => match self.probe.classify(line.head, false) {
+                    Outcome::Retain(_) | Outcome::Undecided => return None,
+                    o => o,
+                },
+                _ => self
+                    .probe
+                    .classify_releasing(&line.head[..probe_len], false, release),
+            };
+            match outcome {
+                Outcome::Retain(_) => Verdict::Retain,
+                Outcome::Skip | Outcome::NotObject if line.len <= max_line => Verdict::Skip,
+                Outcome::Skip | Outcome::NotObject => Verdict::OversizeSkip,
+                Outcome::Undecided => Verdict::OversizeUnclassified,
+                Outcome::Malformed { at, what } => {
+                    Verdict::Malformed(format!("invalid JSON at byte {at}: {what}"))
+                }
+            }
+        };
+        if line.whole.is_none() && line.len <= ceiling {
+            let need = match verdict {
+                Verdict::Retain => true,
+                Verdict::Skip | Verdict::OversizeSkip | Verdict::OversizeUnclassified => {
+                    self.config().validate_all || !line.has_lf
+                }
+                Verdict::Malformed(_) => !line.has_lf,
+            };
+            if need {
+                return None;
+            }
+        }
+        Some(verdict)
+    }
+
+    /// Step 2: a retained line over the ceiling is dropped and logged, never validated (a last
+    /// line without LF is still checked for completeness, structurally).
+    fn drop_over_ceiling<S: Sink>(
+        &mut self,
+        line: &Lined<'_>,
+        report: &mut Report,
+        sink: &mut S,
+        release: Release<'_>,
+    ) -> Result<Settled, S::Error> {
+        let value = (!self.config().selector.is_empty())
+            .then(|| String::from_utf8_lossy(self.probe.matched_value()).into_owned());
+        let d = Dropped {
+            line: line.number,
+            offset: line.start,
+            len: line.len as u64,
+            value,
+            reason: "over_ceiling",
+        };
+        let go = sink.dropped(&d)?;
+        report.push_dropped(d);
+        if !line.has_lf && !self.is_complete(line, None, release) {
+            report.truncated = true;
+        }
+        Ok(Settled::go(go))
+    }
+
+    /// Step 3: a retained line is validated and handed to the sink as an [`Event`] (decoded
+    /// only if the sink asks), or comes back as the error that makes it malformed.
+    fn hand_on<S: Sink>(
+        &mut self,
+        line: &Lined<'_>,
+        report: &mut Report,
+        sink: &mut S,
+    ) -> Result<Result<Settled, String>, S::Error> {
+        let bytes = line
+            .whole
+            .expect("a retained line within the ceiling is whole");
+        if let Err(e) = validate(bytes) {
+            return Ok(Err(e.to_string()));
+        }
+        report.retained += 1;
+        let mut event = Event::new(Line::new(line.number, line.start, bytes), &mut self.decoder);
+        Ok(Ok(Settled::go(sink.retained(&mut event)?)))
+    }
+
+    /// Step 3 for the other lines: with `validate_all`, a line within the ceiling that is not
+    /// retained is validated too. Returns the verdict and whether the line was found valid.
+    fn validate_if_asked(&self, line: &Lined<'_>, v: Verdict) -> (Verdict, Option<bool>) {
+        let asked = self.config().validate_all && line.len <= self.ceiling();
+        match v {
+            Verdict::Skip | Verdict::OversizeSkip | Verdict::OversizeUnclassified if asked => {
+                match validate(line.whole.expect("a line to validate is whole")) {
+                    Ok(()) => (v, Some(true)),
+                    Err(e) => (Verdict::Malformed(e.to_string()), Some(false)),
+                }
+            }
+            v => (v, None),
+        }
+    }
+
+    /// Step 4: whether a last line without LF is complete JSON, whatever its category: as
+    /// `valid` says when it was validated, else validated now up to the ceiling, checked
+    /// structurally (bracket and string balance) above it.
+    fn is_complete(&mut self, line: &Lined<'_>, valid: Option<bool>, release: Release<'_>) -> bool {
+        match (valid, line.whole) {
+            (Some(v), _) => v,
+            (None, Some(bytes)) if line.len <= self.ceiling() => validate(bytes).is_ok(),
+            (None, Some(bytes)) => self.probe.is_complete_releasing(bytes, release),
+            (None, None) => line
+                .complete
+                .expect("a head over the ceiling without LF comes with `complete`"),
+        }
+    }
+
+    /// Step 5: counts a line that was not handed on, and logs it (and tells the sink) when it
+    /// is malformed or could not be classified.
+    fn count<S: Sink>(
+        &self,
+        line: &Lined<'_>,
+        verdict: Verdict,
+        report: &mut Report,
+        sink: &mut S,
+    ) -> Result<Settled, S::Error> {
+        let go = match verdict {
+            Verdict::Retain => unreachable!("retained lines are handed on or dropped"),
+            Verdict::Skip => {
+                report.skipped += 1;
+                true
+            }
+            Verdict::OversizeSkip => {
+                report.oversize_skipped += 1;
+                true
+            }
+            Verdict::OversizeUnclassified => {
+                report.oversize_unclassified += 1;
+                sink.unclassified(line.number, line.start, line.len as u64)?
+            }
+            Verdict::Malformed(error) => {
+                let m = Malformed {
+                    line: line.number,
+                    offset: line.start,
+                    len: line.len as u64,
+                    error,
+                };
+                let go = sink.malformed(&m)?;
+                report.push_malformed(m);
+                go
+            }
+        };
+        Ok(Settled::go(go))
+    }
+
+    fn ceiling(&self) -> usize {
+        self.limits().2
+    }
+}
