@@ -125,6 +125,11 @@
 
 #![deny(missing_docs)]
 
+// Memory maps with madvise, O_TMPFILE spools, splice, process groups and /proc: Linux only.
+// Say so plainly rather than fail on the first missing API.
+#[cfg(not(target_os = "linux"))]
+compile_error!("spoolscan supports Linux only (madvise, O_TMPFILE spools, splice, process groups)");
+
 mod block;
 mod decode;
 mod error;

@@ -1017,19 +1017,19 @@ impl Running {
         let mut lens = [0u64; 2];
         for (i, (stream, f)) in spools.into_iter().enumerate() {
             let mut len = file_len(f).map_err(spool_err)?;
-            if let Some(cap) = max_spool {
-                if len > cap {
-                    rustix::fs::ftruncate(f, cap)
-                        .map_err(io::Error::from)
-                        .map_err(spool_err)?;
-                    len = cap;
-                    if fault.is_none() {
-                        fault = Some(SpoolFault::CapExceeded {
-                            stream,
-                            cap,
-                            dir: dir.clone(),
-                        });
-                    }
+            if let Some(cap) = max_spool
+                && len > cap
+            {
+                rustix::fs::ftruncate(f, cap)
+                    .map_err(io::Error::from)
+                    .map_err(spool_err)?;
+                len = cap;
+                if fault.is_none() {
+                    fault = Some(SpoolFault::CapExceeded {
+                        stream,
+                        cap,
+                        dir: dir.clone(),
+                    });
                 }
             }
             lens[i] = len;
@@ -1102,14 +1102,14 @@ fn fsize_fault(status: &ExitStatus, lens: &[u64; 2], dir: &Path) -> Option<Spool
 }
 
 fn classify_spawn_error(cmd: &Command, program: String, e: io::Error) -> SpoolError {
-    if let Some(cwd) = cmd.get_current_dir() {
-        if !cwd.is_dir() {
-            let source = io::Error::new(
-                e.kind(),
-                format!("working directory {}: {e}", cwd.display()),
-            );
-            return SpoolError::Spawn { program, source };
-        }
+    if let Some(cwd) = cmd.get_current_dir()
+        && !cwd.is_dir()
+    {
+        let source = io::Error::new(
+            e.kind(),
+            format!("working directory {}: {e}", cwd.display()),
+        );
+        return SpoolError::Spawn { program, source };
     }
     match e.raw_os_error().map(Errno::from_raw_os_error) {
         Some(Errno::NOENT) => {

@@ -1,6 +1,9 @@
 //! Spooled subprocess runs (DESIGN §7, §11), driven through the
 //! `spoolscan-test-child` helper (tests/support/child.rs).
 
+#[path = "common/child.rs"]
+mod child;
+
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -16,10 +19,8 @@ use spoolscan::{
     resolve_spool_dir_from,
 };
 
-const CHILD: &str = env!("CARGO_BIN_EXE_spoolscan-test-child");
-
 fn child(args: &[&str]) -> Command {
-    let mut cmd = Command::new(CHILD);
+    let mut cmd = Command::new(child::child());
     cmd.args(args);
     cmd
 }

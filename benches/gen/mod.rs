@@ -392,13 +392,13 @@ impl<'w, W: Write> Gen<'w, W> {
         let mut turn_open = false;
         // Keep room for the final filler line.
         while self.stats.bytes + 4096 < size {
-            if small >= next_giant {
-                if let Some(g) = giants.next() {
-                    let room = size - self.stats.bytes - 1;
-                    self.giant(g.min(room.saturating_sub(512)))?;
-                    next_giant += per_gap;
-                    continue;
-                }
+            if small >= next_giant
+                && let Some(g) = giants.next()
+            {
+                let room = size - self.stats.bytes - 1;
+                self.giant(g.min(room.saturating_sub(512)))?;
+                next_giant += per_gap;
+                continue;
             }
             let before = self.stats.bytes;
             if !turn_open {

@@ -369,14 +369,14 @@ pub fn check_probe(input: &[u8]) {
                     assert_eq!(r.dropped_total, 0, "{r:?}");
                 }
             }
-            if let Some(d) = r.dropped.first() {
-                if let Some(v) = &d.value {
-                    let candidates = matching_values(&rules.oracle, &value, opts.case_sensitive);
-                    assert!(
-                        candidates.iter().any(|full| value_is_cut_of(v, full)),
-                        "dropped value {v:?} is not a cut of a matching value {candidates:?}"
-                    );
-                }
+            if let Some(d) = r.dropped.first()
+                && let Some(v) = &d.value
+            {
+                let candidates = matching_values(&rules.oracle, &value, opts.case_sensitive);
+                assert!(
+                    candidates.iter().any(|full| value_is_cut_of(v, full)),
+                    "dropped value {v:?} is not a cut of a matching value {candidates:?}"
+                );
             }
         }
         Verdict::Invalid => {
