@@ -14,7 +14,7 @@
 //!   [`Runner::forward_signals`]).
 //! * **lines**: SIMD newline search (memchr) finds zero-copy [`Line`]s with 1-based numbers and
 //!   byte offsets; CR LF, a leading BOM, blank lines and a missing final LF are handled as
-//!   DESIGN §1 says ([`LineIter`] exposes the same splitting on its own).
+//!   [`LineIter`] describes (it exposes the same splitting on its own).
 //! * **probe**: a structural, escape-aware scan of each line's JSON follows the key paths of the
 //!   rules (`type`, `item.type`), compares the unescaped string values it finds there, and stops
 //!   as soon as the line is decided. Lines over `max_line` are decided from their first `probe`

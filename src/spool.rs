@@ -125,7 +125,7 @@ pub enum RunStdin {
 pub enum SpoolFault {
     /// A spool grew past the cap set with [`Runner::max_spool`]. The child's
     /// process group was killed and the spool truncated to `cap` bytes.
-    #[error("{stream} spool exceeded --max-spool {cap} bytes in {}", dir.display())]
+    #[error("{stream} spool exceeded the spool size cap (max_spool) of {cap} bytes in {}", dir.display())]
     CapExceeded {
         /// The stream that exceeded the cap.
         stream: Stream,
@@ -241,7 +241,7 @@ pub enum SpoolError {
 }
 
 impl SpoolError {
-    /// The exit status DESIGN §11 gives this error: 127 when the program is
+    /// The exit status `spoolscan run` gives this error: 127 when the program is
     /// not found, 126 when it cannot be executed, 125 for everything else
     /// (spoolscan itself failed).
     pub fn exit_code(&self) -> i32 {
@@ -299,7 +299,7 @@ impl Spool {
         self.read_range(0, n)
     }
 
-    /// The last `n` bytes of the spool (fewer if it is shorter). DESIGN §11
+    /// The last `n` bytes of the spool (fewer if it is shorter). `spoolscan run`
     /// passes on the last 64 KiB of stderr on failure: `tail(64 * 1024)`.
     pub fn tail(&self, n: usize) -> io::Result<Vec<u8>> {
         let n = usize::try_from(self.len).map_or(n, |len| len.min(n));
@@ -358,14 +358,14 @@ pub struct Run {
     pub dir: PathBuf,
     /// Warnings (spool directory fallback, RAM-backed spool directory,
     /// processes that survived `SIGKILL`). Each was also logged with
-    /// [`log::warn!`].
+    /// `log::warn!`.
     pub warnings: Vec<String>,
     /// Why the spools are incomplete, if they are.
     pub fault: Option<SpoolFault>,
 }
 
 impl Run {
-    /// The exit status DESIGN §11 gives this run: 125 when the spools have a
+    /// The exit status `spoolscan run` gives this run: 125 when the spools have a
     /// [`fault`](Run::fault) (cap exceeded, disk full); 124 when it timed
     /// out; `128 + N` when the child was killed by signal `N`; otherwise the
     /// child's exit code.
@@ -387,7 +387,7 @@ impl Run {
     }
 
     /// Whether the spooled output is incomplete (a [`fault`](Run::fault) is
-    /// set): the `truncated` of DESIGN §5.
+    /// set): the report's `truncated`.
     pub fn is_truncated(&self) -> bool {
         self.fault.is_some()
     }
@@ -414,6 +414,7 @@ impl Run {
 ///
 /// See [`resolve_spool_dir_from`] for the rules; this reads the environment.
 /// The warnings are not logged here ([`Runner::run`] logs them).
+#[doc(hidden)] // Not part of the API: public for tests/spool.rs only.
 pub fn resolve_spool_dir(explicit: Option<&Path>) -> (PathBuf, Vec<String>) {
     let env = std::env::var_os(SPOOL_DIR_ENV);
     resolve_spool_dir_from(explicit, env.as_deref())
@@ -432,6 +433,7 @@ pub fn resolve_spool_dir(explicit: Option<&Path>) -> (PathBuf, Vec<String>) {
 ///
 /// A chosen directory on tmpfs or ramfs adds a warning that the spool will be
 /// held in RAM.
+#[doc(hidden)] // Not part of the API: public for tests/spool.rs only.
 pub fn resolve_spool_dir_from(
     explicit: Option<&Path>,
     env: Option<&OsStr>,
@@ -458,7 +460,7 @@ pub fn resolve_spool_dir_from(
     if let Ok(Some(fs)) = ram_backed(&dir) {
         warnings.push(format!(
             "spool directory {} is on {fs}: spooled output will be held in RAM \
-             (set {SPOOL_DIR_ENV} or --spool-dir to a disk-backed directory)",
+             (set {SPOOL_DIR_ENV} or the spool directory to a disk-backed one)",
             dir.display()
         ));
     }
@@ -467,6 +469,7 @@ pub fn resolve_spool_dir_from(
 
 /// Whether `dir` is on a RAM-backed file system: `Some("tmpfs")` or
 /// `Some("ramfs")`, else `None`.
+#[doc(hidden)] // Not part of the API: public for tests/spool.rs only.
 pub fn ram_backed(dir: &Path) -> io::Result<Option<&'static str>> {
     let st = rustix::fs::statfs(dir)?;
     // f_type is a 32-bit magic number stored in a word of varying type.
@@ -622,7 +625,7 @@ impl Runner {
     /// Runs the child to completion and returns its spooled output: the same
     /// as [`start`](Runner::start) then [`Running::wait`].
     ///
-    /// Warnings about the spool directory are logged with [`log::warn!`] and
+    /// Warnings about the spool directory are logged with `log::warn!` and
     /// returned in [`Run::warnings`]. Errors: the program could not be
     /// started ([`SpoolError::NotFound`], [`SpoolError::NotExecutable`],
     /// [`SpoolError::Spawn`]), the spools could not be created

@@ -977,7 +977,7 @@ fn cli_run_follow_enforces_cap_and_timeout_with_a_fast_writer() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("max-spool"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("spool size cap (max_spool)"));
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     let out = Command::new(env!("CARGO_BIN_EXE_spoolscan"))
         .args([

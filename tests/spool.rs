@@ -366,7 +366,7 @@ fn size_cap_stops_a_flooding_child() {
     assert_eq!(
         err.to_string(),
         format!(
-            "stdout spool exceeded --max-spool 1048576 bytes in {}",
+            "stdout spool exceeded the spool size cap (max_spool) of 1048576 bytes in {}",
             dir.path().display()
         )
     );
@@ -390,9 +390,9 @@ fn size_cap_applies_to_stderr_separately() {
     let fault = run.fault.clone().unwrap();
     assert_eq!(fault.stream(), Some(Stream::Stderr), "{fault}");
     assert!(
-        fault
-            .to_string()
-            .starts_with("stderr spool exceeded --max-spool 262144 bytes in ")
+        fault.to_string().starts_with(
+            "stderr spool exceeded the spool size cap (max_spool) of 262144 bytes in "
+        )
     );
     assert_eq!(run.stdout.len(), 1000);
     assert_eq!(run.stderr.len(), cap);
