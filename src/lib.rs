@@ -8,8 +8,8 @@
 //!
 //! * **source**: a file is memory-mapped read-only ([`Scanner::scan_path`],
 //!   [`Scanner::scan_file`]); a byte slice is used as is ([`Scanner::scan_slice`]); a pipe or any
-//!   [`std::io::Read`] is first copied into an unnamed temporary file through a bounded buffer,
-//!   then mapped ([`Scanner::scan_reader`]). A child process can write straight into such
+//!   [`std::io::Read`] is scanned as it arrives, each line as soon as its LF is read, in
+//!   bounded memory ([`Scanner::scan_reader`]). A child process can write straight into such
 //!   spools ([`Runner`], which can also pass on the signals this process receives:
 //!   [`Runner::forward_signals`]).
 //! * **lines**: SIMD newline search (memchr) finds zero-copy [`Line`]s with 1-based numbers and
@@ -143,6 +143,7 @@ mod select;
 mod sink;
 mod source;
 mod spool;
+mod stream;
 
 pub use crate::decode::{DecodeError, Event};
 pub use crate::error::{ConfigError, Error};

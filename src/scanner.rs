@@ -311,20 +311,38 @@ impl Scanner {
         }
     }
 
-    /// Scans everything `reader` yields (a pipe, stdin): the bytes are first copied into an
-    /// unnamed temporary file through a bounded buffer, then mapped, so memory stays bounded
-    /// however much the reader yields.
+    /// Scans everything `reader` yields (a pipe, stdin, a socket) *as it arrives*: each line
+    /// is settled as soon as its LF is read, so a retained line reaches the sink while the
+    /// writer is still writing (before each read that may block, the sink's
+    /// [`Sink::waiting`] is called, where an output can be flushed).
+    ///
+    /// Memory stays bounded however much the reader yields: a line is kept whole only while
+    /// it may have to be parsed (retained and within the ceiling, or within `max_line` and
+    /// not yet decided by its first bytes); other long lines are read through. The sink
+    /// calls and the report are those of a scan of the same bytes from a file, except that a
+    /// last line without LF that is read through is checked for completeness structurally
+    /// (only `truncated` can differ, for such a line that is balanced but invalid JSON).
+    /// When the sink stops the scan, `bytes` counts the bytes read so far.
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when reading or spooling fails; or what the sink returns.
+    /// [`Error::Io`] when reading fails; or what the sink returns.
     pub fn scan_reader<S: Sink>(
         &mut self,
         reader: impl io::Read,
-        sink: S,
+        mut sink: S,
     ) -> Result<Report, S::Error> {
-        let spool = source::spool(reader, self.config.spool_dir.as_deref())?;
-        self.scan_spool(&spool, sink)
+        crate::stream::scan(self, reader, &mut sink)
+    }
+
+    /// For drivers that cannot read a line back (a reader): what the probe says of the first
+    /// bytes of a line still arriving, or `None` when every line is parsed anyway (no
+    /// selector, or `validate_all`).
+    pub(crate) fn classify_prefix(&mut self, prefix: &[u8]) -> Option<Outcome> {
+        if self.config.validate_all || self.config.selector.is_empty() {
+            return None;
+        }
+        Some(self.probe.classify(prefix, false))
     }
 
     /// Scans an unnamed spool file (one that nobody else can open, truncate or modify).
@@ -414,6 +432,11 @@ impl Scanner {
         sink.progress(len as u64, len as u64);
         sink.finish(&report)?;
         Ok(report)
+    }
+
+    /// The directory for unnamed spool files (`None`: the system temporary directory).
+    pub(crate) fn spool_dir(&self) -> Option<&Path> {
+        self.config.spool_dir.as_deref()
     }
 
     /// The limits `(probe, max_line, ceiling)`.

@@ -67,9 +67,16 @@ pub trait Sink {
         Ok(true)
     }
 
-    /// Called now and then with the number of bytes scanned so far (for progress bars).
-    /// Default: nothing.
+    /// Called now and then with the number of bytes scanned so far (for progress bars);
+    /// `total` is 0 while the input's size is unknown (a reader). Default: nothing.
     fn progress(&mut self, _scanned: u64, _total: u64) {}
+
+    /// Called by [`Scanner::scan_reader`](crate::Scanner::scan_reader) before each read that
+    /// may block waiting for the writer: flush buffered output here, so that what was
+    /// retained so far is handed on without waiting for more input. Default: nothing.
+    fn waiting(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
 
     /// Called once at the end with the report. Default: nothing.
     fn finish(&mut self, _report: &Report) -> Result<(), Self::Error> {
@@ -94,6 +101,9 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     }
     fn progress(&mut self, scanned: u64, total: u64) {
         (**self).progress(scanned, total)
+    }
+    fn waiting(&mut self) -> Result<(), S::Error> {
+        (**self).waiting()
     }
     fn finish(&mut self, report: &Report) -> Result<(), S::Error> {
         (**self).finish(report)
