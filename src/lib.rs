@@ -133,6 +133,7 @@ compile_error!("spoolscan supports Linux only (madvise, O_TMPFILE spools, splice
 mod block;
 mod decode;
 mod error;
+mod events;
 mod follow;
 mod lines;
 mod probe;
@@ -147,6 +148,7 @@ mod stream;
 
 pub use crate::decode::{DecodeError, Event};
 pub use crate::error::{ConfigError, Error};
+pub use crate::events::{Events, OwnedEvent};
 pub use crate::follow::{DEFAULT_MAX_WAIT, Follower};
 pub use crate::lines::{Line, LineIter};
 pub use crate::profile::{
@@ -158,7 +160,7 @@ pub use crate::scanner::{
     DEFAULT_CEILING, DEFAULT_MAX_LINE, DEFAULT_PROBE, Scanner, ScannerBuilder,
 };
 pub use crate::select::{Matcher, Rule, Selector};
-pub use crate::sink::{Sink, sinks};
+pub use crate::sink::{Sink, SinkError, sinks};
 pub use crate::spool::*;
 
 /// The README's Rust examples, compiled and run as doc tests.

@@ -434,6 +434,15 @@ impl Scanner {
         Ok(report)
     }
 
+    /// A new scanner with this one's configuration (for a scan on another thread).
+    pub(crate) fn rebuild(&self) -> Scanner {
+        ScannerBuilder {
+            config: self.config.clone(),
+        }
+        .build()
+        .expect("a configuration that built once builds again")
+    }
+
     /// The directory for unnamed spool files (`None`: the system temporary directory).
     pub(crate) fn spool_dir(&self) -> Option<&Path> {
         self.config.spool_dir.as_deref()

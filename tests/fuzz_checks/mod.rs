@@ -190,7 +190,7 @@ fn scan(scanner: &mut Scanner, data: &[u8]) -> (Report, Vec<(u64, u64, Vec<u8>)>
     let report = scanner
         .scan_slice(
             data,
-            Raw(|l: spoolscan::Line<'_>| {
+            Raw::new(|l: spoolscan::Line<'_>| {
                 kept.push((l.number(), l.offset(), l.bytes().to_vec()));
                 Ok(true)
             }),
@@ -427,7 +427,7 @@ pub fn check_scan(input: &[u8]) {
         let r2 = scanner
             .scan_reader(
                 data,
-                Raw(|l: spoolscan::Line<'_>| {
+                Raw::new(|l: spoolscan::Line<'_>| {
                     again.push((l.number(), l.offset(), l.bytes().to_vec()));
                     Ok(true)
                 }),
