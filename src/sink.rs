@@ -14,7 +14,8 @@ use crate::report::{Dropped, Malformed, Report};
 /// A scan *pushes* to a sink rather than handing out an iterator because a decoded event
 /// borrows the scanner's reused decode buffer and the mapped input: it cannot outlive the call.
 /// Push also tells the scanner when a borrow has ended, which is what lets it release the
-/// mapped pages behind the cursor.
+/// mapped pages behind the cursor. For owned copies of the retained lines in a `for` loop,
+/// see [`Scanner::events`](crate::Scanner::events).
 ///
 /// Only [`Sink::retained`] is required. Every method returning `Ok(false)` stops the scan
 /// early (then [`Sink::finish`] is still called, with the report of the lines seen so far);

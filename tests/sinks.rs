@@ -293,7 +293,22 @@ fn pull_iterator_yields_what_raw_sees() {
     }
     // Stopping early is fine (the scanning thread ends), and a missing file is an error now.
     let mut events = scanner.events(&path).unwrap();
-    assert_eq!(events.next().unwrap().unwrap().number, pushed[0].0);
+    let first = events.next().unwrap().unwrap();
+    assert_eq!(first.number, pushed[0].0);
+    // Decode errors read like serde_json's, with the line's place.
+    #[derive(Debug, Deserialize)]
+    struct NeedsUsage {
+        #[allow(dead_code)]
+        usage: Value,
+    }
+    let e = first.decode::<NeedsUsage>().unwrap_err();
+    assert!(
+        e.to_string().starts_with(&format!(
+            "line {}, offset {}: missing field `usage`",
+            first.number, first.offset
+        )),
+        "{e}"
+    );
     drop(events);
     let err = scanner.events(dir.path().join("missing")).unwrap_err();
     assert!(err.to_string().contains("missing"), "{err}");
