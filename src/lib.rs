@@ -120,8 +120,9 @@
 //! pages, so they read back identically if touched again), and access is advised as sequential.
 //! A mapped file that *another process truncates* during the scan makes the process die with
 //! SIGBUS: for files you do not control, use [`ScannerBuilder::mmap`]`(false)` (the CLI's
-//! `--no-mmap`), which copies the file into an unnamed spool first. Spools (stdin, child
-//! output) are unnamed `O_TMPFILE` files that nobody else can open, so they are always mapped.
+//! `--no-mmap`), which copies the file into an unnamed spool first. Spools (child output, the
+//! long lines of a reader) are unnamed `O_TMPFILE` files that nobody else can open, so they
+//! are always mapped.
 
 #![deny(missing_docs)]
 
