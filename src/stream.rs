@@ -258,9 +258,11 @@ impl Streamer<'_> {
             );
         }
         // At most max_line so far: classified exactly. A prefix that decided it decides the
-        // whole line alike (the probe stops where it decides).
+        // whole line alike (the probe stops where it decides). The last byte is left out: a
+        // CR there may be the terminator's, not the line's.
+        let prefix = &head[..head.len().saturating_sub(1).min(max_line)];
         matches!(
-            self.scanner.classify_prefix(head),
+            self.scanner.classify_prefix(prefix),
             None | Some(Outcome::Retain(_) | Outcome::Undecided)
         )
     }

@@ -308,3 +308,45 @@ fn read_errors_are_errors() {
     assert!(err.to_string().contains("the pipe broke"), "{err}");
     assert_eq!(rec.calls.len(), 1);
 }
+
+/// A line of exactly `max_line` bytes before CR LF, decided only by its last byte: the CR must
+/// not be taken for part of the line when deciding whether to keep it.
+#[test]
+fn a_cr_at_the_limit_does_not_decide_a_line() {
+    for tail in [
+        "\"type\":5",
+        "\"type\":true",
+        "\"type\":\"keep\"",
+        "\"type\":\"skip\"",
+    ] {
+        for max_line in [64usize, 65, 100] {
+            let head = "{\"p\":\"";
+            let fill = max_line - head.len() - 2 - tail.len();
+            let line = format!("{head}{}\",{tail}", "x".repeat(fill));
+            assert_eq!(line.len(), max_line, "{line}");
+            for term in ["\r\n", "\n", "\r", ""] {
+                let data = format!("{line}{term}{{\"type\":\"keep\"}}\n{line}{term}");
+                for limits in [(16, max_line, max_line), (16, max_line, 4 * max_line)] {
+                    let mut s = scanner(1, limits, false);
+                    let mut want = Record::default();
+                    let want_report = s.scan_slice(data.as_bytes(), &mut want).unwrap();
+                    for max in [1, 3, 700] {
+                        let mut got = Record::default();
+                        let reader = Chunky {
+                            data: data.as_bytes(),
+                            state: 3,
+                            max,
+                        };
+                        let got_report = s.scan_reader(reader, &mut got).unwrap();
+                        assert_eq!(got.calls, want.calls, "{data:?} {limits:?}");
+                        let mut want_report = want_report.clone();
+                        if term.is_empty() {
+                            want_report.truncated = got_report.truncated;
+                        }
+                        assert_eq!(got_report, want_report, "{data:?} {limits:?}");
+                    }
+                }
+            }
+        }
+    }
+}
