@@ -70,11 +70,15 @@ pub struct Events {
     rx: Option<Receiver<Msg>>,
     thread: Option<JoinHandle<()>>,
     report: Option<Report>,
+    /// Wait for the scanning thread when dropped (a file: it ends at its next hand-over; a
+    /// reader may block in a read for as long as its writer wants, so it is left to end).
+    join_on_drop: bool,
 }
 
 impl Events {
     fn start(
         scanner: Scanner,
+        join_on_drop: bool,
         scan: impl FnOnce(&mut Scanner, Queue) -> ScanResult + Send + 'static,
     ) -> Events {
         let (tx, rx) = sync_channel(QUEUE);
@@ -88,6 +92,7 @@ impl Events {
             rx: Some(rx),
             thread: Some(thread),
             report: None,
+            join_on_drop,
         }
     }
 
@@ -132,7 +137,9 @@ impl Drop for Events {
     fn drop(&mut self) {
         // Closing the queue makes the scanning thread's next hand-over stop the scan.
         self.rx = None;
-        if let Some(t) = self.thread.take() {
+        if let Some(t) = self.thread.take()
+            && self.join_on_drop
+        {
             let _ = t.join();
         }
     }
@@ -205,7 +212,7 @@ impl Scanner {
             return Err(Error::io(Some(path), e));
         }
         let path = path.to_path_buf();
-        Ok(Events::start(self.rebuild(), move |s, q| {
+        Ok(Events::start(self.rebuild(), true, move |s, q| {
             s.scan_file(&file, q).map_err(|e| match e {
                 Error::Io { path: None, source } => Error::io(Some(&path), source),
                 e => e,
@@ -215,7 +222,10 @@ impl Scanner {
 
     /// A pull iterator over the retained lines of `reader`, scanned as it arrives (as
     /// [`Scanner::scan_reader`] does), on a helper thread. See [`Scanner::events`].
+    ///
+    /// Dropping the iterator early does not wait for the helper thread, which may be blocked
+    /// reading: it ends at its next hand-over (or when the reader ends or fails).
     pub fn events_reader<R: io::Read + Send + 'static>(&self, reader: R) -> Events {
-        Events::start(self.rebuild(), move |s, q| s.scan_reader(reader, q))
+        Events::start(self.rebuild(), false, move |s, q| s.scan_reader(reader, q))
     }
 }

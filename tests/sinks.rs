@@ -313,3 +313,32 @@ fn pull_iterator_yields_what_raw_sees() {
     let err = scanner.events(dir.path().join("missing")).unwrap_err();
     assert!(err.to_string().contains("missing"), "{err}");
 }
+
+/// Dropping the iterator of a reader that is still open does not wait for its writer.
+#[test]
+fn dropping_a_reader_iterator_does_not_block() {
+    struct Stalls(Option<std::sync::mpsc::Receiver<()>>, bool);
+    impl io::Read for Stalls {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !std::mem::replace(&mut self.1, true) {
+                let line = b"{\"type\":\"error\"}\n";
+                buf[..line.len()].copy_from_slice(line);
+                return Ok(line.len());
+            }
+            // Blocks until the test ends (the sender is never used).
+            let _ = self.0.take().map(|rx| rx.recv());
+            Ok(0)
+        }
+    }
+    let (_tx, rx) = std::sync::mpsc::channel();
+    let scanner = codex_scanner();
+    let t = std::time::Instant::now();
+    let mut events = scanner.events_reader(Stalls(Some(rx), false));
+    assert_eq!(events.next().unwrap().unwrap().number, 1);
+    drop(events);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t.elapsed()
+    );
+}
