@@ -201,7 +201,7 @@ fn retained_lines(scanner: &mut Scanner, data: &[u8]) -> Vec<(usize, usize)> {
     scanner
         .scan_slice(
             data,
-            Raw(|l: Line<'_>| {
+            Raw::new(|l: Line<'_>| {
                 out.push((l.offset() as usize, l.len()));
                 Ok(true)
             }),

@@ -8,13 +8,13 @@
 //!
 //! * **source**: a file is memory-mapped read-only ([`Scanner::scan_path`],
 //!   [`Scanner::scan_file`]); a byte slice is used as is ([`Scanner::scan_slice`]); a pipe or any
-//!   [`std::io::Read`] is first copied into an unnamed temporary file through a bounded buffer,
-//!   then mapped ([`Scanner::scan_reader`]). A child process can write straight into such
+//!   [`std::io::Read`] is scanned as it arrives, each line as soon as its LF is read, in
+//!   bounded memory ([`Scanner::scan_reader`]). A child process can write straight into such
 //!   spools ([`Runner`], which can also pass on the signals this process receives:
 //!   [`Runner::forward_signals`]).
 //! * **lines**: SIMD newline search (memchr) finds zero-copy [`Line`]s with 1-based numbers and
 //!   byte offsets; CR LF, a leading BOM, blank lines and a missing final LF are handled as
-//!   DESIGN §1 says ([`LineIter`] exposes the same splitting on its own).
+//!   [`LineIter`] describes (it exposes the same splitting on its own).
 //! * **probe**: a structural, escape-aware scan of each line's JSON follows the key paths of the
 //!   rules (`type`, `item.type`), compares the unescaped string values it finds there, and stops
 //!   as soon as the line is decided. Lines over `max_line` are decided from their first `probe`
@@ -122,14 +122,20 @@
 //! SIGBUS, unless [`guard_sigbus`] was called (the CLI does): then the scan ends with an
 //! [`Error::Io`] ("shrank from X to Y bytes during the scan"). Without the guard, for files you
 //! do not control, use [`ScannerBuilder::mmap`]`(false)` (the CLI's `--no-mmap`), which copies
-//! the file into an unnamed spool first. Spools (stdin, child output) are unnamed `O_TMPFILE`
-//! files that only this process holds, so they are always mapped.
+//! the file into an unnamed spool first. Spools (child output, the long lines of a reader) are
+//! unnamed `O_TMPFILE` files that only this process holds, so they are always mapped.
 
 #![deny(missing_docs)]
+
+// Memory maps with madvise, O_TMPFILE spools, splice, process groups and /proc: Linux only.
+// Say so plainly rather than fail on the first missing API.
+#[cfg(not(target_os = "linux"))]
+compile_error!("spoolscan supports Linux only (madvise, O_TMPFILE spools, splice, process groups)");
 
 mod block;
 mod decode;
 mod error;
+mod events;
 mod follow;
 mod lines;
 mod probe;
@@ -142,10 +148,12 @@ mod simd;
 mod sink;
 mod source;
 mod spool;
+mod stream;
 mod validate;
 
 pub use crate::decode::{DecodeError, Event};
 pub use crate::error::{ConfigError, Error};
+pub use crate::events::{Events, OwnedEvent};
 pub use crate::follow::{DEFAULT_MAX_WAIT, Follower};
 pub use crate::lines::{Line, LineIter};
 pub use crate::profile::{
@@ -157,7 +165,7 @@ pub use crate::scanner::{
     DEFAULT_CEILING, DEFAULT_MAX_LINE, DEFAULT_PROBE, Scanner, ScannerBuilder,
 };
 pub use crate::select::{Matcher, Rule, Selector};
-pub use crate::sink::{Sink, sinks};
+pub use crate::sink::{Sink, SinkError, sinks};
 pub use crate::source::guard_sigbus;
 pub use crate::spool::*;
 

@@ -2,7 +2,9 @@
 
 mod cli;
 
-use clap::{Parser, Subcommand};
+use std::io;
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 use cli::Exit;
 
@@ -25,6 +27,15 @@ enum Command {
     /// Summarize an agent CLI's transcript (Codex, Claude Code, Gemini CLI): final answer,
     /// model, session, usage, cost, errors and status, as one JSON object.
     Summarize(cli::summarize::SummarizeArgs),
+    /// Print a shell completion script to stdout (bash, zsh, fish, elvish, powershell), e.g.
+    /// `spoolscan completions bash > ~/.local/share/bash-completion/completions/spoolscan`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, e.g. `spoolscan man > spoolscan.1`.
+    Man,
 }
 
 fn main() {
@@ -37,6 +48,13 @@ fn main() {
             0 => Ok(()),
             code => Err(Exit::Code(code)),
         },
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "spoolscan", &mut io::stdout());
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut io::stdout())
+            .map_err(|e| Exit::Io(format!("writing the man page: {e}"))),
     };
     if let Err(e) = result {
         match &e {

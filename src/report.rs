@@ -7,6 +7,7 @@ pub const LOG_CAP: usize = 1000;
 
 /// A retained line that was not decoded because it is larger than the ceiling.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Dropped {
     /// 1-based line number.
     pub line: u64,
@@ -23,6 +24,7 @@ pub struct Dropped {
 
 /// A line that is not valid JSON (or, for a retained line, that the decoder rejected).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Malformed {
     /// 1-based line number.
     pub line: u64,
@@ -49,8 +51,9 @@ impl std::fmt::Display for Malformed {
 /// Every line falls in exactly one category, so
 /// `retained + skipped + oversize_skipped + oversize_unclassified + dropped_total +
 /// malformed_total + blank == lines` always holds ([`Report::is_consistent`]). Serialized
-/// (`serde`), it is the JSON object of DESIGN §5, which the CLI writes with `--stats`.
+/// (`serde`, fields in declaration order), it is the JSON object the CLI writes with `--stats`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Report {
     /// Input size in bytes, BOM and terminators included.
     pub bytes: u64,

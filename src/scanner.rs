@@ -9,7 +9,7 @@ use memchr::memchr;
 use crate::decode::Decoder;
 use crate::error::{ConfigError, Error};
 use crate::lines::{content_end, first_line_start};
-use crate::probe::Probe;
+use crate::probe::{Outcome, Probe};
 use crate::report::Report;
 use crate::select::Selector;
 pub(crate) use crate::settle::{At, Body, Settled};
@@ -302,20 +302,38 @@ impl Scanner {
         }
     }
 
-    /// Scans everything `reader` yields (a pipe, stdin): the bytes are first copied into an
-    /// unnamed temporary file through a bounded buffer, then mapped, so memory stays bounded
-    /// however much the reader yields.
+    /// Scans everything `reader` yields (a pipe, stdin, a socket) *as it arrives*: each line
+    /// is settled as soon as its LF is read, so a retained line reaches the sink while the
+    /// writer is still writing (before each read that may block, the sink's
+    /// [`Sink::waiting`] is called, where an output can be flushed).
+    ///
+    /// Memory stays bounded however much the reader yields: a line is kept whole only while
+    /// it may have to be parsed (retained and within the ceiling, or within `max_line` and
+    /// not yet decided by its first bytes); other long lines are read through. The sink
+    /// calls and the report are those of a scan of the same bytes from a file, except that a
+    /// last line without LF that is read through is checked for completeness structurally
+    /// (only `truncated` can differ, for such a line that is balanced but invalid JSON).
+    /// When the sink stops the scan, `bytes` counts the bytes read so far.
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when reading or spooling fails; or what the sink returns.
+    /// [`Error::Io`] when reading fails; or what the sink returns.
     pub fn scan_reader<S: Sink>(
         &mut self,
         reader: impl io::Read,
-        sink: S,
+        mut sink: S,
     ) -> Result<Report, S::Error> {
-        let spool = source::spool(reader, self.config.spool_dir.as_deref())?;
-        self.scan_spool(&spool, sink)
+        crate::stream::scan(self, reader, &mut sink)
+    }
+
+    /// For drivers that cannot read a line back (a reader): what the probe says of the first
+    /// bytes of a line still arriving, or `None` when every line is parsed anyway (no
+    /// selector, or `validate_all`).
+    pub(crate) fn classify_prefix(&mut self, prefix: &[u8]) -> Option<Outcome> {
+        if self.config.validate_all || self.config.selector.is_empty() {
+            return None;
+        }
+        Some(self.probe.classify(prefix, false))
     }
 
     /// Scans an unnamed spool file (one that nobody else can open, truncate or modify).
@@ -417,6 +435,20 @@ impl Scanner {
     /// The configuration.
     pub(crate) fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// A new scanner with this one's configuration (for a scan on another thread).
+    pub(crate) fn rebuild(&self) -> Scanner {
+        ScannerBuilder {
+            config: self.config.clone(),
+        }
+        .build()
+        .expect("a configuration that built once builds again")
+    }
+
+    /// The directory for unnamed spool files (`None`: the system temporary directory).
+    pub(crate) fn spool_dir(&self) -> Option<&Path> {
+        self.config.spool_dir.as_deref()
     }
 
     /// The limits `(probe, max_line, ceiling)`.

@@ -4,6 +4,7 @@ use crate::error::ConfigError;
 
 /// How a rule compares the string value found at its key path.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Matcher {
     /// The value equals one of these strings.
     Equals(Vec<String>),

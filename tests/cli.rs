@@ -2,6 +2,9 @@
 //!
 //! Each report is also checked against the counting identity of DESIGN §5.
 
+#[path = "common/child.rs"]
+mod child;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -443,15 +446,7 @@ fn run_forwards_signals_to_the_command() {
             .args(["run", "--follow", "--"])
             // One process: a shell could be caught forking `sleep` by the signal, and then
             // wait for a `sleep` that never saw it.
-            .args([
-                env!("CARGO_BIN_EXE_spoolscan-test-child"),
-                "out",
-                "1",
-                "sleep",
-                "30000",
-                "out",
-                "1",
-            ])
+            .args([child::child(), "out", "1", "sleep", "30000", "out", "1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -3,6 +3,9 @@
 //! equal a full scan of the finished file. Also: wake-up latency, idle CPU, a writer stopping
 //! mid-line, spooled runs, `spoolscan run --follow`, and peak RSS in a fresh process.
 
+#[path = "common/child.rs"]
+mod child;
+
 #[path = "common/peak.rs"]
 mod peak;
 
@@ -18,7 +21,6 @@ use spoolscan::{
     Dropped, Event, Follower, Malformed, Report, Runner, Scanner, ScannerBuilder, Selector, Sink,
 };
 
-const CHILD: &str = env!("CARGO_BIN_EXE_spoolscan-test-child");
 const MIB: usize = 1 << 20;
 
 // ---------------------------------------------------------------------------------------------
@@ -740,7 +742,7 @@ fn spooled_run_follow_equals_full_scan_of_the_spool() {
         let data = file(&mut r, &SMALL, 200, (seed % 3) as usize);
         let input = dir.path().join(format!("in{seed}.ndjson"));
         std::fs::write(&input, &data).unwrap();
-        let mut cmd = Command::new(CHILD);
+        let mut cmd = Command::new(child::child());
         cmd.arg("drip").arg(&input);
         let (calls, report, run) = follow_child(&b, &mut Runner::new(cmd));
         assert_eq!(run.exit_code(), 0);
@@ -768,7 +770,7 @@ fn spooled_run_follow_stops_at_the_cap() {
     let input = dir.path().join("in.ndjson");
     std::fs::write(&input, &data).unwrap();
     let cap = data.len() as u64 / 2;
-    let mut cmd = Command::new(CHILD);
+    let mut cmd = Command::new(child::child());
     cmd.arg("drip").arg(&input);
     let (calls, report, run) = follow_child(&b, Runner::new(cmd).max_spool(cap));
     assert!(run.fault.is_some(), "the cap was hit");
@@ -865,7 +867,7 @@ fn follow_transcript(dir: &Path, rounds: u32) -> Peak {
             "--keep",
             "item.type=agent_message",
         ])
-        .args(["--", CHILD, "transcript", &rounds.to_string()])
+        .args(["--", child::child(), "transcript", &rounds.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     let p = peak::measure(&mut cmd, |_| {});
@@ -975,7 +977,7 @@ fn cli_run_follow_enforces_cap_and_timeout_with_a_fast_writer() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("max-spool"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("spool size cap (max_spool)"));
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     let out = Command::new(env!("CARGO_BIN_EXE_spoolscan"))
         .args([

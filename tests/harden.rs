@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const CHILD: &str = env!("CARGO_BIN_EXE_spoolscan-test-child");
+#[path = "common/child.rs"]
+mod child;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_spoolscan"))
@@ -160,7 +161,7 @@ fn run_no_mmap_copies_into_the_spool_dir() {
         bin()
             .args(["run", "--no-mmap", "--spool-dir"])
             .arg(dir.path())
-            .args(["--", CHILD, "out", "3"])
+            .args(["--", child::child(), "out", "3"])
             .env("TMPDIR", "/nonexistent/tmpdir"),
         None,
     );
@@ -184,7 +185,7 @@ fn run_profile_honours_no_mmap() {
         if no_mmap {
             a.push("--no-mmap");
         }
-        a.extend_from_slice(&["--", CHILD, "bytes", "600000"]);
+        a.extend_from_slice(&["--", child::child(), "bytes", "600000"]);
         a
     };
     let out = spoolscan(&args(false), None);
@@ -199,8 +200,11 @@ fn run_profile_honours_no_mmap() {
 #[test]
 fn file_size_limit_is_an_error_not_a_signal() {
     let exe = env!("CARGO_BIN_EXE_spoolscan");
-    // `scan` of a pipe spools it first: 200 KB against a limit of 100 blocks (50 KiB).
-    let data: Vec<u8> = b"{\"type\":\"x\"}\n".repeat(16_000);
+    // `scan` of a pipe spools a line over 1 MiB that it must validate (with no rules, every
+    // line): 2 MiB against a limit of 100 blocks (50 KiB).
+    let mut data = b"[\"".to_vec();
+    data.extend(std::iter::repeat_n(b'x', 2 << 20));
+    data.extend_from_slice(b"\"]\n");
     let out = output(
         Command::new("sh").args(["-c", "ulimit -f 100 && exec \"$0\" scan", exe]),
         Some(&data),
@@ -367,7 +371,14 @@ fn escaped_grandchild_truncating_stdout_cannot_crash_a_run() {
             _ => {}
         }
         let count = n.to_string();
-        args.extend_from_slice(&["--", CHILD, "out", &count, "escape-truncate", "1500"]);
+        args.extend_from_slice(&[
+            "--",
+            child::child(),
+            "out",
+            &count,
+            "escape-truncate",
+            "1500",
+        ]);
         let started = Instant::now();
         let out = spoolscan(&args, None);
         no_panic(&out);
@@ -405,7 +416,7 @@ fn escaped_writer_cannot_overwrite_the_spool() {
                 "--stats",
                 stats.to_str().unwrap(),
                 "--",
-                CHILD,
+                child::child(),
                 "out",
                 "3",
                 "escape-write",
@@ -445,7 +456,7 @@ fn escaped_writer_cannot_bypass_the_cap() {
         bin()
             .args(["run", "--max-spool", "64KiB", "--stats"])
             .arg(&stats)
-            .args(["--", CHILD, "out", "3", "escape-write", "5000"])
+            .args(["--", child::child(), "out", "3", "escape-write", "5000"])
             .env("SPOOLSCAN_TEST_PIDFILE", &pidfile),
         None,
     );
@@ -483,7 +494,7 @@ fn brief_disk_full_is_a_fault() {
                 .arg(stats.path())
                 .args(["--spool-dir"])
                 .arg(d)
-                .args(["--", CHILD, "out", "1", "fill"])
+                .args(["--", child::child(), "out", "1", "fill"])
                 .arg(&filler)
                 .args(["try-bytes", "3000000", "rm"])
                 .arg(&filler)

@@ -5,6 +5,9 @@
 //! the test process's own: see `common/peak.rs`); RssAnon and RssFile are sampled from /proc
 //! while the child runs, so a regression can be diagnosed.
 
+#[path = "common/child.rs"]
+mod child;
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -236,11 +239,7 @@ fn spooled_run_peak_rss_is_bounded() {
             .arg("--stats")
             .arg(&stats)
             .args(CODEX)
-            .args([
-                "--",
-                env!("CARGO_BIN_EXE_spoolscan-test-child"),
-                "transcript",
-            ])
+            .args(["--", child::child(), "transcript"])
             .arg(rounds.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());

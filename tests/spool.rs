@@ -1,6 +1,9 @@
 //! Spooled subprocess runs (DESIGN §7, §11), driven through the
 //! `spoolscan-test-child` helper (tests/support/child.rs).
 
+#[path = "common/child.rs"]
+mod child;
+
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -16,10 +19,8 @@ use spoolscan::{
     resolve_spool_dir_from,
 };
 
-const CHILD: &str = env!("CARGO_BIN_EXE_spoolscan-test-child");
-
 fn child(args: &[&str]) -> Command {
-    let mut cmd = Command::new(CHILD);
+    let mut cmd = Command::new(child::child());
     cmd.args(args);
     cmd
 }
@@ -365,7 +366,7 @@ fn size_cap_stops_a_flooding_child() {
     assert_eq!(
         err.to_string(),
         format!(
-            "stdout spool exceeded --max-spool 1048576 bytes in {}",
+            "stdout spool exceeded the spool size cap (max_spool) of 1048576 bytes in {}",
             dir.path().display()
         )
     );
@@ -389,9 +390,9 @@ fn size_cap_applies_to_stderr_separately() {
     let fault = run.fault.clone().unwrap();
     assert_eq!(fault.stream(), Some(Stream::Stderr), "{fault}");
     assert!(
-        fault
-            .to_string()
-            .starts_with("stderr spool exceeded --max-spool 262144 bytes in ")
+        fault.to_string().starts_with(
+            "stderr spool exceeded the spool size cap (max_spool) of 262144 bytes in "
+        )
     );
     assert_eq!(run.stdout.len(), 1000);
     assert_eq!(run.stderr.len(), cap);

@@ -61,12 +61,17 @@ pub fn write_stats(dest: Option<&Path>, report: &Report) -> Result<(), Exit> {
     let Some(dest) = dest else { return Ok(()) };
     let mut json = report.to_json();
     json.push('\n');
+    write_text(dest, &json)
+}
+
+/// Writes `text` to the file `dest`, or to stderr for `-`.
+pub fn write_text(dest: &Path, text: &str) -> Result<(), Exit> {
     if dest.as_os_str() == "-" {
         io::stderr()
-            .write_all(json.as_bytes())
+            .write_all(text.as_bytes())
             .map_err(|e| Exit::Io(format!("writing the report to stderr: {e}")))
     } else {
-        std::fs::write(dest, json)
+        std::fs::write(dest, text)
             .map_err(|e| Exit::Io(format!("{}: writing the report: {e}", dest.display())))
     }
 }

@@ -3,24 +3,41 @@
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use spoolscan::{Event, Report, Scanner, Sink};
+use spoolscan::{Event, Follower, Report, Scanner, Sink};
 
 use super::args::ScanOptions;
-use super::{Exit, Output, write_stats};
+use super::{Exit, Output, write_stats, write_text};
 
 /// Arguments of `spoolscan scan`.
 #[derive(clap::Args, Debug)]
 pub struct ScanArgs {
-    /// The NDJSON file to scan; `-` or nothing reads stdin.
+    /// The NDJSON files to scan, in order (the output is that of their concatenation, lines
+    /// numbered per file); `-` or nothing reads stdin, as it arrives.
     #[arg(value_name = "FILE")]
-    pub file: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub options: ScanOptions,
-    /// Write the report as one JSON object to FILE (`-` for stderr).
+    /// Write the report as one JSON object to FILE (`-` for stderr). With several FILEs, one
+    /// report per file, as JSON Lines, each with a `path` field.
     #[arg(long, value_name = "FILE")]
     pub stats: Option<PathBuf>,
+    /// Follow FILE as it grows, like `tail -f`: print each retained line as soon as its LF is
+    /// written. Ctrl-C (or SIGTERM) ends it: the rest of the file is scanned and the report
+    /// written. Needs exactly one FILE (not stdin).
+    #[arg(long)]
+    pub follow: bool,
+    /// Stop after N retained lines (across all FILEs); the report covers the lines read up to
+    /// there, and files not reached get no report.
+    #[arg(long, short = 'm', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_count: Option<u64>,
+    /// Threads to scan with (at least 1). Accepted for forward compatibility: the scan is
+    /// sequential for now, whatever N.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -30,6 +47,10 @@ pub struct ScanArgs {
 pub struct LineWriter<W: Write> {
     out: W,
     progress: Progress,
+    /// Retained lines still to write before stopping (`--max-count`).
+    remaining: Option<u64>,
+    /// Flush after every line (following a file).
+    flush_each: bool,
     /// Set when stdout was closed by the reader (`| head`): the scan stops quietly.
     pub closed: bool,
 }
@@ -39,6 +60,8 @@ impl<W: Write> LineWriter<W> {
         LineWriter {
             out,
             progress: Progress::new(quiet),
+            remaining: None,
+            flush_each: false,
             closed: false,
         }
     }
@@ -48,9 +71,17 @@ impl<W: Write> LineWriter<W> {
             return Ok(());
         }
         match self.out.flush() {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
             r => r,
         }
+    }
+
+    /// Whether `--max-count` lines have been written.
+    fn done(&self) -> bool {
+        self.remaining == Some(0)
     }
 }
 
@@ -58,12 +89,20 @@ impl<W: Write> Sink for LineWriter<W> {
     type Error = Output;
 
     fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, Output> {
-        let r = self
+        let mut r = self
             .out
             .write_all(event.bytes())
             .and_then(|()| self.out.write_all(b"\n"));
+        if self.flush_each {
+            r = r.and_then(|()| self.out.flush());
+        }
         match r {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                if let Some(n) = &mut self.remaining {
+                    *n -= 1;
+                }
+                Ok(!self.done())
+            }
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
                 self.closed = true;
                 Ok(false)
@@ -74,6 +113,10 @@ impl<W: Write> Sink for LineWriter<W> {
 
     fn progress(&mut self, scanned: u64, total: u64) {
         self.progress.update(scanned, total);
+    }
+
+    fn waiting(&mut self) -> Result<(), Output> {
+        self.flush().map_err(Output::Write)
     }
 
     fn finish(&mut self, _report: &Report) -> Result<(), Output> {
@@ -153,8 +196,77 @@ pub fn run(args: &ScanArgs) -> Result<(), Exit> {
         io::BufWriter::with_capacity(256 << 10, stdout.lock()),
         args.quiet,
     );
-    let report = scan_input(&mut scanner, args.file.as_ref(), &mut sink)?;
+    sink.remaining = args.max_count;
+    if args.follow {
+        let [file] = &args.files[..] else {
+            return Err(Exit::Usage(
+                "--follow needs exactly one FILE (not stdin)".into(),
+            ));
+        };
+        if file.as_os_str() == "-" {
+            return Err(Exit::Usage("--follow needs a FILE, not stdin".into()));
+        }
+        sink.flush_each = true;
+        let report = follow(scanner, file, &mut sink)?;
+        sink.flush().map_err(Output::Write)?;
+        return write_stats(args.stats.as_deref(), &report);
+    }
+    if args.files.len() <= 1 {
+        let report = scan_input(&mut scanner, args.files.first(), &mut sink)?;
+        sink.flush().map_err(Output::Write)?;
+        return write_stats(args.stats.as_deref(), &report);
+    }
+    // Several files: scanned in order into one output, one report each.
+    let mut reports = Vec::new();
+    for file in &args.files {
+        if sink.done() || sink.closed {
+            break;
+        }
+        let report = scan_input(&mut scanner, Some(file), &mut sink)?;
+        reports.push(PathReport {
+            path: file.to_string_lossy().into_owned(),
+            report,
+        });
+    }
     sink.flush().map_err(Output::Write)?;
-    write_stats(args.stats.as_deref(), &report)?;
-    Ok(())
+    write_stats_lines(args.stats.as_deref(), &reports)
+}
+
+/// A report with the path of the file it is about (`--stats` with several FILEs).
+#[derive(serde::Serialize)]
+struct PathReport {
+    path: String,
+    #[serde(flatten)]
+    report: Report,
+}
+
+/// Writes one report per line to `--stats FILE` (or stderr for `-`).
+fn write_stats_lines(dest: Option<&Path>, reports: &[PathReport]) -> Result<(), Exit> {
+    let Some(dest) = dest else { return Ok(()) };
+    let mut out = String::new();
+    for r in reports {
+        out.push_str(&serde_json::to_string(r).expect("a report always serializes"));
+        out.push('\n');
+    }
+    write_text(dest, &out)
+}
+
+/// `scan --follow FILE`: follows the file until Ctrl-C or SIGTERM (a second one acts as
+/// usual), then scans the rest and returns the report.
+fn follow<S: Sink<Error = Output>>(
+    scanner: Scanner,
+    path: &Path,
+    mut sink: S,
+) -> Result<Report, Exit> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut follower = Follower::open(scanner, path).map_err(|e| Exit::Io(e.to_string()))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        // The first signal sets `stop`; a second one, with `stop` set, ends the process.
+        signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())
+            .and_then(|_| signal_hook::flag::register(sig, stop.clone()))
+            .map_err(|e| Exit::Io(format!("installing the signal handler: {e}")))?;
+    }
+    follower.follow(&mut sink, || stop.load(Ordering::Relaxed))?;
+    Ok(follower.finish(&mut sink)?)
 }

@@ -106,6 +106,7 @@ pub struct ContentBlock {
 /// Token usage of a run (`result.usage`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Usage {
     /// Input tokens.
     pub input_tokens: u64,

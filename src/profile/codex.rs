@@ -1,6 +1,6 @@
 //! The Codex profile: transcripts of `codex exec --json`.
 //!
-//! # The contract kept from the seed parser
+//! # The contract kept from the parser it replaces
 //!
 //! Callers of the Python parser this profile replaces can switch without changes:
 //!
@@ -30,12 +30,12 @@
 //!   other errors; otherwise the last error wins. Messages are cut to 2,000 characters.
 //! * Invalid UTF-8 inside a selected event is repaired (U+FFFD) and counted, not fatal.
 //!
-//! # What the seed got wrong, fixed
+//! # What that parser got wrong, fixed
 //!
 //! * **No stale answers.** When an `item.completed` agent message (or a `result`) after the
 //!   last decoded answer was not decoded (over the ceiling, undecidable within the probe, or
 //!   malformed), the status is `stale_answer`, `answer` is null and a warning gives its line and
-//!   offset. `event` stays what the seed would have selected (the older answer, merged), so its
+//!   offset. `event` stays what that parser would have selected (the older answer, merged), so its
 //!   callers see the same object and the status tells them it is stale.
 //! * **Every drop is visible** in the summary's `report`.
 //! * **Classification is structural**: lines are selected by their top-level `type` and their
@@ -49,7 +49,7 @@
 //!
 //! [`selector`] selects the events above by `type` and `item.type`; every other line (command
 //! output, reasoning, file changes, ...) is classified by its type and skipped undecoded. The
-//! seed contract's error signals `is_error` and a top-level `error` key are therefore checked on
+//! contract's error signals `is_error` and a top-level `error` key are therefore checked on
 //! the selected events only (Codex's schema has no other event carrying them). The last-object
 //! fallback, needed only when there is neither an answer nor a usage event (typically a run
 //! killed early), walks back from the end of the input to the last line after the last decoded
@@ -73,7 +73,7 @@ use crate::select::Selector;
 /// The selection rules of the Codex profile: `type` equals one of `thread.started`,
 /// `turn.completed`, `session.end`, `result`; or `type` contains `error` or `failed`; or
 /// `item.type` equals `agent_message` (all ASCII case-insensitive, like every selector; the
-/// profile then compares the decoded values exactly, as the seed did).
+/// profile then compares the decoded values exactly, as that parser did).
 ///
 /// ```
 /// use spoolscan::{Scanner, codex, sinks::Raw};
@@ -110,6 +110,7 @@ pub fn selector() -> Selector {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Usage {
     /// Input tokens.
     pub input_tokens: u64,

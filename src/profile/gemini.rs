@@ -123,6 +123,7 @@ pub struct ResultEvent {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Stats {
     /// All tokens.
     pub total_tokens: u64,

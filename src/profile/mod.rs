@@ -80,6 +80,7 @@ const LIST_CAP: usize = 10;
 /// Which CLI's transcript format to read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Profile {
     /// OpenAI Codex, `codex exec --json`.
     Codex,
@@ -188,12 +189,13 @@ impl FromStr for Profile {
     }
 }
 
-/// The outcome of a run, as far as the transcript tells (DESIGN §9, §11).
+/// The outcome of a run, as far as the transcript tells.
 ///
 /// When several apply, the status is the first in this order (the declaration order) and
 /// every one that applies is described in [`Summary::warnings`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Status {
     /// The input ended inside a line (no final LF, incomplete JSON), or the spool it came from
     /// hit its size cap or a full disk.
@@ -232,8 +234,8 @@ impl fmt::Display for Status {
     }
 }
 
-/// The summary of one transcript. Serialized (see [`Summary::to_json`]) it is the JSON object
-/// of DESIGN §9:
+/// The summary of one transcript. Serialized (see [`Summary::to_json`]) it is this JSON
+/// object:
 ///
 /// ```text
 /// {"profile":"codex","status":"ok","answer":"Done.","model":"gpt-5","session_id":"t1",
@@ -241,6 +243,7 @@ impl fmt::Display for Status {
 ///  "event":{...}|null,"warnings":[...],"report":{...}}
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Summary {
     /// The profile used (the detected one with [`Profile::Auto`]).
     pub profile: Profile,
@@ -263,14 +266,14 @@ pub struct Summary {
     /// Every error message found, in file order (each cut to [`MESSAGE_CUT`] characters; at
     /// most [`ERRORS_CAP`] of them).
     pub errors: Vec<String>,
-    /// Codex: the selected event after the usage/model/thread-id merges, exactly as the seed
-    /// parser returned it. Claude and Gemini: the final `result` event as decoded.
+    /// Codex: the selected event after the usage/model/thread-id merges, exactly as the Python
+    /// parser this profile replaces returned it. Claude and Gemini: the final `result` event as decoded.
     pub event: Option<Value>,
     /// Human-readable notes: every status that applies (with line numbers), repairs,
     /// undecodable lines, how `auto` chose. Rebuilt by [`Summary::mark_truncated`] and
     /// [`Summary::mark_failed`].
     pub warnings: Vec<String>,
-    /// The scan report (DESIGN §5): every skipped, dropped and malformed line is counted there.
+    /// The scan report: every skipped, dropped and malformed line is counted there.
     pub report: Report,
     /// Every status that applies, with its explanation.
     #[serde(skip)]

@@ -13,6 +13,7 @@ const TMPFS_MAGIC: u32 = 0x0102_1994;
 /// `f_type` of a ramfs file system (`statfs(2)`).
 const RAMFS_MAGIC: u32 = 0x8584_58f6;
 
+#[doc(hidden)] // Not part of the API: public for tests/spool.rs only.
 /// Chooses the spool directory: `explicit`, else `$SPOOLSCAN_DIR`, else
 /// [`std::env::temp_dir`]. Returns the directory and warnings.
 ///
@@ -23,6 +24,7 @@ pub fn resolve_spool_dir(explicit: Option<&Path>) -> (PathBuf, Vec<String>) {
     resolve_spool_dir_from(explicit, env.as_deref())
 }
 
+#[doc(hidden)] // Not part of the API: public for tests/spool.rs only.
 /// Chooses the spool directory from an explicit choice and the value of
 /// `SPOOLSCAN_DIR` (passed in, so that callers and tests need not touch the
 /// process environment). Returns the directory and warnings.
@@ -62,13 +64,14 @@ pub fn resolve_spool_dir_from(
     if let Ok(Some(fs)) = ram_backed(&dir) {
         warnings.push(format!(
             "spool directory {} is on {fs}: spooled output will be held in RAM \
-             (set {SPOOL_DIR_ENV} or --spool-dir to a disk-backed directory)",
+             (set {SPOOL_DIR_ENV} or the spool directory to a disk-backed one)",
             dir.display()
         ));
     }
     (dir, warnings)
 }
 
+#[doc(hidden)] // Not part of the API: public for tests/spool.rs only.
 /// Whether `dir` is on a RAM-backed file system: `Some("tmpfs")` or
 /// `Some("ramfs")`, else `None`.
 pub fn ram_backed(dir: &Path) -> io::Result<Option<&'static str>> {

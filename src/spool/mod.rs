@@ -1,4 +1,4 @@
-//! Spooled subprocess runs (DESIGN §7 and §11).
+//! Spooled subprocess runs.
 //!
 //! A [`Runner`] starts a child process whose standard output and standard error are pipes. A
 //! pump thread of spoolscan moves what arrives on them into two unnamed temporary files (the
@@ -129,7 +129,7 @@ pub enum RunStdin {
 pub enum SpoolFault {
     /// The child wrote more than the cap set with [`Runner::max_spool`]. The spool holds
     /// exactly the first `cap` bytes; the child's process group was killed.
-    #[error("{stream} spool exceeded --max-spool {cap} bytes in {}", dir.display())]
+    #[error("{stream} spool exceeded the spool size cap (max_spool) of {cap} bytes in {}", dir.display())]
     CapExceeded {
         /// The stream that exceeded the cap.
         stream: Stream,
@@ -259,7 +259,7 @@ pub enum SpoolError {
 }
 
 impl SpoolError {
-    /// The exit status DESIGN §11 gives this error: 127 when the program is
+    /// The exit status `spoolscan run` gives this error: 127 when the program is
     /// not found, 126 when it cannot be executed, 125 for everything else
     /// (spoolscan itself failed).
     pub fn exit_code(&self) -> i32 {
@@ -317,7 +317,7 @@ impl Spool {
         self.read_range(0, n)
     }
 
-    /// The last `n` bytes of the spool (fewer if it is shorter). DESIGN §11
+    /// The last `n` bytes of the spool (fewer if it is shorter). `spoolscan run`
     /// passes on the last 64 KiB of stderr on failure: `tail(64 * 1024)`.
     pub fn tail(&self, n: usize) -> io::Result<Vec<u8>> {
         let n = usize::try_from(self.len).map_or(n, |len| len.min(n));
@@ -376,14 +376,14 @@ pub struct Run {
     pub dir: PathBuf,
     /// Warnings (spool directory fallback, RAM-backed spool directory, processes that
     /// survived `SIGKILL`, processes outside the group that held the output pipes open after
-    /// the command ended). Each was also logged with [`log::warn!`].
+    /// the command ended). Each was also logged with `log::warn!`.
     pub warnings: Vec<String>,
     /// Why the spools are incomplete, if they are.
     pub fault: Option<SpoolFault>,
 }
 
 impl Run {
-    /// The exit status DESIGN §11 gives this run: 125 when the spools have a
+    /// The exit status `spoolscan run` gives this run: 125 when the spools have a
     /// [`fault`](Run::fault) (cap exceeded, disk full, write error); 124 when it timed
     /// out; `128 + N` when the child was killed by signal `N`; otherwise the
     /// child's exit code.
@@ -405,7 +405,7 @@ impl Run {
     }
 
     /// Whether the spooled output is incomplete (a [`fault`](Run::fault) is
-    /// set): the `truncated` of DESIGN §5.
+    /// set): the report's `truncated`.
     pub fn is_truncated(&self) -> bool {
         self.fault.is_some()
     }

@@ -169,7 +169,7 @@ impl Runner {
     /// Runs the child to completion and returns its spooled output: the same
     /// as [`start`](Runner::start) then [`Running::wait`].
     ///
-    /// Warnings about the spool directory are logged with [`log::warn!`] and
+    /// Warnings about the spool directory are logged with `log::warn!` and
     /// returned in [`Run::warnings`]. Errors: the program could not be
     /// started ([`SpoolError::NotFound`], [`SpoolError::NotExecutable`],
     /// [`SpoolError::Spawn`]), the spools could not be created

@@ -1,44 +1,15 @@
 //! The validator against serde_json (the oracle), and at every SIMD level.
 
 use proptest::prelude::*;
-use serde::Deserialize;
 
 use super::*;
 use crate::simd::Level;
 
-/// The oracle: RFC 8259 as serde_json reads it, with numbers of any magnitude (skipping a
-/// value with `IgnoredAny` checks a number's syntax without converting it) and no recursion
-/// limit, plus the two stricter readings: at most 1024 levels, no unpaired surrogate escape
-/// (serde_json rejects those when it decodes a string, so they are checked by decoding into a
-/// `Value` unless a number is out of `f64`'s range).
-fn oracle(line: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(line) else {
-        return false;
-    };
-    let mut de = serde_json::Deserializer::from_str(text);
-    de.disable_recursion_limit();
-    if serde::de::IgnoredAny::deserialize(&mut de)
-        .and_then(|_| de.end())
-        .is_err()
-    {
-        return false;
-    }
-    let mut de = serde_json::Deserializer::from_str(text);
-    de.disable_recursion_limit();
-    match serde_json::Value::deserialize(&mut de) {
-        Ok(v) => depth(&v) <= MAX_DEPTH,
-        Err(e) if e.to_string().contains("number out of range") => true,
-        Err(_) => false,
-    }
-}
-
-fn depth(v: &serde_json::Value) -> usize {
-    match v {
-        serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
-        serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
-        _ => 0,
-    }
-}
+/// The oracle (shared with the fuzz checks): RFC 8259 as serde_json reads it, plus the two
+/// stricter readings.
+#[path = "../../tests/fuzz_checks/json_oracle.rs"]
+mod json_oracle;
+use json_oracle::json_oracle as oracle;
 
 fn levels() -> Vec<Level> {
     Level::ALL

@@ -1,0 +1,142 @@
+//! Three programs against the spoolscan library, each checked against serde_json over the same
+//! file: a `?` in a `Raw` closure, borrowed `Typed` events with mismatches skipped, and the
+//! pull iterator. Usage: `spoolscan-client TRANSCRIPT.ndjson` (a Codex `exec --json` file).
+//! Exits non-zero (with a message) when a result differs from the oracle.
+
+use std::error::Error;
+use std::io::Write;
+
+use serde::Deserialize;
+use serde_json::Value;
+use spoolscan::sinks::{EventType, Raw, Typed};
+use spoolscan::{Scanner, Selector};
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: spoolscan-client FILE")?;
+    let data = std::fs::read(&path)?;
+    raw_with_question_mark(&path, &data)?;
+    borrowed_typed(&path, &data)?;
+    pull_iterator(&path, &data)?;
+    println!("client: all three programs agree with serde_json on {path}");
+    Ok(())
+}
+
+/// The lines serde_json parses, with their 1-based numbers.
+fn oracle(data: &[u8]) -> Vec<(u64, Value)> {
+    data.split(|&b| b == b'\n')
+        .enumerate()
+        .filter_map(|(i, l)| Some((i as u64 + 1, serde_json::from_slice(l).ok()?)))
+        .collect()
+}
+
+fn codex_scanner() -> Result<Scanner, Box<dyn Error>> {
+    Ok(Scanner::builder()
+        .select(
+            Selector::new()
+                .equals("type", ["turn.completed", "error", "turn.failed"])?
+                .equals("item.type", ["agent_message"])?,
+        )
+        .build()?)
+}
+
+/// 1. Copy the retained lines to a writer with `?` on its I/O errors.
+fn raw_with_question_mark(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
+    let mut scanner = codex_scanner()?;
+    let mut out = Vec::new();
+    let report = scanner.scan_path(
+        path,
+        Raw::new(|line| {
+            out.write_all(line.bytes())?;
+            out.write_all(b"\n")?;
+            Ok(true)
+        }),
+    )?;
+    let want: usize = oracle(data)
+        .iter()
+        .filter(|(_, v)| {
+            ["turn.completed", "error", "turn.failed"].contains(&v["type"].as_str().unwrap_or(""))
+                || v["item"]["type"] == "agent_message"
+        })
+        .count();
+    let got = out.iter().filter(|&&b| b == b'\n').count();
+    if got != want || report.retained != want as u64 {
+        return Err(format!(
+            "raw: {got} lines, report {}, oracle {want}",
+            report.retained
+        )
+        .into());
+    }
+    println!("raw: {got} retained lines copied");
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Item<'a> {
+    text: &'a str,
+}
+
+#[derive(Deserialize)]
+struct Completed<'a> {
+    #[serde(borrow)]
+    item: Item<'a>,
+}
+
+/// `Completed<'a>` for every event lifetime.
+struct Completions;
+
+impl EventType for Completions {
+    type Of<'a> = Completed<'a>;
+}
+
+/// 2. Borrowed typed events; the `turn.completed` events do not fit and are skipped.
+fn borrowed_typed(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
+    let mut scanner = codex_scanner()?;
+    let mut answer: Option<String> = None;
+    let mut sink = Typed::borrowed::<Completions>(|_line, ev| {
+        answer = Some(ev.item.text.to_owned());
+        Ok(true)
+    })
+    .skip_mismatched();
+    scanner.scan_path(path, &mut sink)?;
+    let skipped = sink.mismatched_total();
+    drop(sink);
+    let want = oracle(data)
+        .into_iter()
+        .filter(|(_, v)| v["item"]["type"] == "agent_message")
+        .filter_map(|(_, v)| v["item"]["text"].as_str().map(str::to_owned))
+        .last();
+    if answer != want || skipped == 0 {
+        return Err(format!("typed: answer {answer:?}, oracle {want:?}, skipped {skipped}").into());
+    }
+    println!(
+        "typed: answer of {} bytes, {skipped} events skipped",
+        answer.unwrap().len()
+    );
+    Ok(())
+}
+
+/// 3. The pull iterator: token usage of every `turn.completed`.
+fn pull_iterator(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
+    let scanner = Scanner::builder()
+        .select(Selector::new().equals("type", ["turn.completed"])?)
+        .build()?;
+    let mut tokens = 0;
+    let mut events = scanner.events(path)?;
+    for event in &mut events {
+        let v: Value = event?.decode()?;
+        tokens += v["usage"]["input_tokens"].as_u64().unwrap_or(0);
+    }
+    let want: u64 = oracle(data)
+        .iter()
+        .filter(|(_, v)| v["type"] == "turn.completed")
+        .filter_map(|(_, v)| v["usage"]["input_tokens"].as_u64())
+        .sum();
+    let report = events.report().ok_or("pull: no report")?;
+    if tokens != want || !report.is_consistent() {
+        return Err(format!("pull: {tokens} tokens, oracle {want}").into());
+    }
+    println!("pull: {tokens} input tokens over {} lines", report.lines);
+    Ok(())
+}
