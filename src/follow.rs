@@ -18,7 +18,7 @@
 //!
 //! The last line of the finished file, when it lacks an LF, is checked for completeness as a
 //! full scan does: parsed when it is at most the ceiling (read back from the file), checked
-//! structurally above it (streamed from the file through [`Structure`], the same check as the
+//! structurally above it (streamed from the file through [`Complete`](crate::complete::Complete), the same check as the
 //! probe's `is_complete`, chunk by chunk).
 
 use std::fs::File;
@@ -27,8 +27,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 
+use crate::complete::Complete;
 use crate::error::Error;
 use crate::lines::{BOM, content_end, is_blank};
 use crate::report::Report;
@@ -754,9 +755,9 @@ impl Follower {
         Ok(())
     }
 
-    /// Streams `len` bytes at `offset` through [`Structure`].
+    /// Streams `len` bytes at `offset` through [`Complete`](crate::complete::Complete).
     fn structurally_complete(&mut self, offset: u64, len: u64) -> Result<bool, Error> {
-        let mut s = Structure::new();
+        let mut s = Complete::new();
         let mut chunk = vec![0; READ_CHUNK];
         let mut at = 0u64;
         while at < len && !s.failed() {
@@ -787,227 +788,4 @@ impl Follower {
 fn file_id(meta: &std::fs::Metadata) -> (u64, u64) {
     use std::os::unix::fs::MetadataExt;
     (meta.dev(), meta.ino())
-}
-
-/// Depth up to which bracket kinds are checked, as in the probe (deeper nesting is counted
-/// only).
-const KIND_BITS: usize = 64 * 64;
-
-/// The probe's structural completeness check (`Probe::is_complete`: strings closed, brackets
-/// balanced and paired, nothing but whitespace after one value, a scalar may run to the end),
-/// fed in chunks, so a line too large to hold can be checked as it is read.
-pub(crate) struct Structure {
-    state: St,
-    depth: usize,
-    kinds: [u64; KIND_BITS / 64],
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum St {
-    /// Before the value (leading whitespace).
-    Start,
-    /// In a top-level scalar.
-    Scalar,
-    /// In a string; `esc`: the next byte is escaped.
-    Str { esc: bool },
-    /// In an object or array, outside strings.
-    Container,
-    /// After the value: only whitespace may follow.
-    Trailer,
-    /// Not complete, whatever follows.
-    Fail,
-}
-
-impl Structure {
-    pub(crate) fn new() -> Structure {
-        Structure {
-            state: St::Start,
-            depth: 0,
-            kinds: [0; KIND_BITS / 64],
-        }
-    }
-
-    pub(crate) fn failed(&self) -> bool {
-        self.state == St::Fail
-    }
-
-    /// Whether the bytes fed so far form one complete value.
-    pub(crate) fn complete(&self) -> bool {
-        matches!(self.state, St::Trailer | St::Scalar)
-    }
-
-    pub(crate) fn feed(&mut self, chunk: &[u8]) {
-        let mut i = 0;
-        while i < chunk.len() {
-            let b = chunk[i];
-            match self.state {
-                St::Fail => return,
-                St::Start => {
-                    self.state = match b {
-                        b' ' | b'\t' | b'\r' | b'\n' => St::Start,
-                        b'"' => St::Str { esc: false },
-                        b'{' | b'[' => {
-                            self.open(b);
-                            St::Container
-                        }
-                        b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => St::Scalar,
-                        _ => St::Fail,
-                    };
-                    i += 1;
-                }
-                St::Scalar => {
-                    self.state = match b {
-                        b' ' | b'\t' | b'\r' | b'\n' => St::Trailer,
-                        b',' | b'}' | b']' | b'"' | b'{' | b'[' | b':' => St::Fail,
-                        _ => St::Scalar,
-                    };
-                    i += 1;
-                }
-                St::Str { esc: true } => {
-                    self.state = St::Str { esc: false };
-                    i += 1;
-                }
-                St::Str { esc: false } => match memchr2(b'"', b'\\', &chunk[i..]) {
-                    None => i = chunk.len(),
-                    Some(k) if chunk[i + k] == b'"' => {
-                        self.state = if self.depth > 0 {
-                            St::Container
-                        } else {
-                            St::Trailer
-                        };
-                        i += k + 1;
-                    }
-                    Some(k) => {
-                        self.state = St::Str { esc: true };
-                        i += k + 1;
-                    }
-                },
-                St::Container => {
-                    match b {
-                        b'"' => self.state = St::Str { esc: false },
-                        b'{' | b'[' => self.open(b),
-                        b'}' | b']' => {
-                            self.depth -= 1;
-                            if self.depth < KIND_BITS {
-                                let is_obj =
-                                    self.kinds[self.depth / 64] >> (self.depth % 64) & 1 == 1;
-                                if is_obj != (b == b'}') {
-                                    self.state = St::Fail;
-                                    return;
-                                }
-                            }
-                            if self.depth == 0 {
-                                self.state = St::Trailer;
-                            }
-                        }
-                        _ => {}
-                    }
-                    i += 1;
-                }
-                St::Trailer => {
-                    if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
-                        self.state = St::Fail;
-                        return;
-                    }
-                    i += 1;
-                }
-            }
-        }
-    }
-
-    fn open(&mut self, b: u8) {
-        if self.depth < KIND_BITS {
-            let (word, bit) = (self.depth / 64, self.depth % 64);
-            if b == b'{' {
-                self.kinds[word] |= 1 << bit;
-            } else {
-                self.kinds[word] &= !(1 << bit);
-            }
-        }
-        self.depth += 1;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::probe::Probe;
-    use crate::select::Selector;
-
-    fn structure(data: &[u8], cuts: &[usize]) -> bool {
-        let mut s = Structure::new();
-        let mut at = 0;
-        for &c in cuts {
-            let c = c.clamp(at, data.len());
-            s.feed(&data[at..c]);
-            at = c;
-        }
-        s.feed(&data[at..]);
-        s.complete()
-    }
-
-    #[test]
-    fn structure_matches_is_complete_on_cases() {
-        let mut p = Probe::new(&Selector::new(), false);
-        for case in [
-            &b"{}"[..],
-            b"{",
-            b"[]",
-            b"[}",
-            b"{]",
-            b"{\"a\":\"b\\\"\"}",
-            b"{\"a\":\"b\\\"}",
-            b"\"s\"",
-            b"\"s",
-            b"\"s\" x",
-            b"\"s\"  ",
-            b"12",
-            b"12 ",
-            b"12,",
-            b"12]",
-            b"tru",
-            b"1\"",
-            b"x",
-            b"  {\"a\":[1,{\"b\":2}]}  ",
-            b"{\"a\":[1,{\"b\":2]}}",
-            b"{} {}",
-            b"{}}",
-            b"{\"a\":\"\\",
-            b"\x0c{}",
-        ] {
-            let want = p.is_complete(case);
-            for cut in 0..=case.len() {
-                assert_eq!(
-                    structure(case, &[cut]),
-                    want,
-                    "{:?} cut {cut}",
-                    String::from_utf8_lossy(case)
-                );
-            }
-        }
-        let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
-        assert_eq!(
-            structure(deep.as_bytes(), &[]),
-            p.is_complete(deep.as_bytes())
-        );
-        let deep = format!("{}{}", "[".repeat(5000), "}".repeat(5000));
-        assert_eq!(
-            structure(deep.as_bytes(), &[]),
-            p.is_complete(deep.as_bytes())
-        );
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn structure_matches_is_complete(
-            data in proptest::collection::vec(proptest::sample::select(
-                vec![b'{', b'}', b'[', b']', b'"', b'\\', b' ', b'1', b'a', b',', b':', b'n']), 0..40),
-            cuts in proptest::collection::vec(0usize..40, 0..4),
-        ) {
-            let mut p = Probe::new(&Selector::new(), false);
-            let mut cuts = cuts;
-            cuts.sort();
-            proptest::prop_assert_eq!(structure(&data, &cuts), p.is_complete(&data));
-        }
-    }
 }

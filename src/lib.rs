@@ -133,6 +133,7 @@
 compile_error!("spoolscan supports Linux only (madvise, O_TMPFILE spools, splice, process groups)");
 
 mod block;
+mod complete;
 mod decode;
 mod error;
 mod events;

@@ -475,40 +475,6 @@ impl Probe {
         self.check()
     }
 
-    /// True when `line` holds one complete JSON value: strings closed, brackets balanced and
-    /// paired, nothing but whitespace after it. A structural check only (no validation of
-    /// scalars or UTF-8), for lines too large to parse.
-    #[cfg(test)]
-    pub(crate) fn is_complete(&mut self, line: &[u8]) -> bool {
-        self.is_complete_releasing(line, &mut |_| {})
-    }
-
-    /// [`is_complete`](Probe::is_complete), telling `release` as the scan moves on.
-    pub(crate) fn is_complete_releasing(
-        &mut self,
-        line: &[u8],
-        release: block::Release<'_>,
-    ) -> bool {
-        let mut cur = Cur {
-            w: line,
-            i: 0,
-            release,
-        };
-        cur.skip_ws();
-        let scalar = matches!(
-            line.get(cur.i),
-            Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
-        );
-        match self.skip_value(&mut cur) {
-            Ok(()) => {}
-            // A scalar may run to the end of the line.
-            Err(Stop::Eof) if scalar => return true,
-            Err(_) => return false,
-        }
-        cur.skip_ws();
-        cur.i >= line.len()
-    }
-
     /// Skips one JSON value of any kind. The cursor is on its first byte.
     fn skip_value(&mut self, cur: &mut Cur<'_>) -> Step {
         match cur.peek()? {

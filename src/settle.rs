@@ -3,7 +3,8 @@
 //! validate it when it is retained (or when every line is validated) and hand it on; check
 //! that a last line without LF is complete; count and log it.
 
-use crate::block::Release;
+use crate::block::{RELEASE_EVERY, Release};
+use crate::complete::Complete;
 use crate::decode::Event;
 use crate::lines::{Line, is_blank};
 use crate::probe::Outcome;
@@ -36,7 +37,7 @@ pub(crate) enum Body<'a> {
         /// Whether the whole line is blank.
         blank: bool,
         /// For a last line without LF longer than the ceiling: whether the whole line is
-        /// complete JSON by the structural check of `Probe::is_complete`. Else unused.
+        /// complete JSON by the structural check of [`Complete`]. Else unused.
         complete: Option<bool>,
     },
 }
@@ -271,7 +272,20 @@ impl Scanner {
         match (valid, line.whole) {
             (Some(v), _) => v,
             (None, Some(bytes)) if line.len <= self.ceiling() => validate(bytes).is_ok(),
-            (None, Some(bytes)) => self.probe.is_complete_releasing(bytes, release),
+            (None, Some(bytes)) => {
+                // Fed in pieces, so that the scanner can release what has been checked.
+                let mut check = Complete::new();
+                let mut done = 0;
+                for piece in bytes.chunks(RELEASE_EVERY) {
+                    check.feed(piece);
+                    done += piece.len();
+                    if check.failed() {
+                        break;
+                    }
+                    release(done);
+                }
+                check.complete()
+            }
             (None, None) => line
                 .complete
                 .expect("a head over the ceiling without LF comes with `complete`"),

@@ -4,7 +4,7 @@
 //! A reader cannot be read back, unlike a mapped file or a followed one. A line is kept in
 //! memory only while it is short (up to `hold = max(probe, min(1 MiB, max_line))` bytes); a
 //! longer one becomes a *long* line, of which memory keeps only the first bytes (the head) and
-//! a few facts (length, blank, last byte, the streaming completeness check [`Structure`]):
+//! a few facts (length, blank, last byte, the streaming completeness check [`Complete`](crate::complete::Complete)):
 //!
 //! * While the long line may have to be parsed or classified whole (it is at most the ceiling,
 //!   and: the selector is empty, or `validate_all` is set, or it is at most `max_line` and its
@@ -31,8 +31,8 @@ use memchr::memchr;
 use std::fs::File;
 use std::io::Write;
 
+use crate::complete::Complete;
 use crate::error::Error;
-use crate::follow::Structure;
 use crate::lines::{BOM, content_end, is_blank};
 use crate::probe::Outcome;
 use crate::report::Report;
@@ -107,7 +107,7 @@ struct Long {
     /// The last byte seen (a CR there belongs to the terminator if an LF follows).
     last: u8,
     /// The structural completeness check, fed every byte of the line.
-    structure: Structure,
+    structure: Complete,
     /// Every byte of the line, while it may have to be settled whole.
     spool: Option<File>,
     /// Whether the line has been decided again since it passed `max_line`.
@@ -279,7 +279,7 @@ impl Streamer<'_> {
         } else {
             None
         };
-        let mut structure = Structure::new();
+        let mut structure = Complete::new();
         structure.feed(&head);
         self.long = Some(Long {
             offset: self.base,
