@@ -21,8 +21,14 @@
 //!   bytes only, so a 60 MiB tool output costs a few KiB of work.
 //! * **select**: a [`Selector`] is a list of [`Rule`]s, OR-ed: `equals` or `contains` on a key
 //!   path, ASCII case-insensitive by default.
-//! * **decode**: only retained lines are parsed (simd-json, through one reused padded buffer);
-//!   a [`Sink`] receives each one as an [`Event`] that decodes into any serde type.
+//! * **validate and decode**: only retained lines are validated in full (JSON grammar and
+//!   UTF-8, by a SIMD validator that builds nothing; an invalid line is logged with what is wrong
+//!   and at which byte); a [`Sink`] receives each one as an [`Event`], which is parsed
+//!   (simd-json, through one reused padded buffer) only if the sink asks for a value.
+//!
+//! The probe's string and container scans and the validator run on a structural index of the
+//! line built 64 bytes at a time at the widest SIMD level the CPU has (AVX-512, AVX2, 128-bit,
+//! or scalar), detected at run time.
 //!
 //! Every scan returns a [`Report`]: counts that always add up to the number of lines, and logs
 //! (with line number, offset and length) of dropped and malformed lines. Nothing is dropped
