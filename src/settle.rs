@@ -11,7 +11,7 @@ use crate::probe::Outcome;
 use crate::report::{Dropped, Malformed, Report};
 use crate::scanner::Scanner;
 use crate::sink::Sink;
-use crate::validate::validate;
+use crate::validate::{Invalid, validate};
 
 /// Where a line is, as [`Scanner::settle`] needs it.
 pub(crate) struct At {
@@ -185,9 +185,14 @@ impl Scanner {
                 Outcome::Skip | Outcome::NotObject if line.len <= max_line => Verdict::Skip,
                 Outcome::Skip | Outcome::NotObject => Verdict::OversizeSkip,
                 Outcome::Undecided => Verdict::OversizeUnclassified,
-                Outcome::Malformed { at, what } => {
-                    Verdict::Malformed(format!("invalid JSON at byte {at}: {what}"))
-                }
+                Outcome::Malformed { at, what } => Verdict::Malformed(
+                    Invalid {
+                        at,
+                        what,
+                        found: line.head.get(at).copied(),
+                    }
+                    .to_string(),
+                ),
             }
         };
         if line.whole.is_none() && line.len <= ceiling {

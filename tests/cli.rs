@@ -474,3 +474,38 @@ fn run_forwards_signals_to_the_command() {
         assert!(err.contains(&format!("signal {sig}")), "{err}");
     }
 }
+
+/// Malformed entries say what is wrong and at which byte of the line, whether the probe or the
+/// validator found it, and never pass on a parser's internal error names.
+#[test]
+fn malformed_errors_say_what_and_where() {
+    let data = b"Reading prompt from stdin...\n\
+        {\"type\":\"x\",\"n\":[1,2}\n\
+        {\"type\":\"error\",\"x\":<}\n\
+        {\"type\":\"error\",\"x\":\"\\ud800\"}\n\
+        {\"type\":\"error\",\"x\":1e400} trailing\n\
+        {\"type\":\"error\",\"n\":1e400}\n";
+    // (Two rules, so that line 2 is still undecided at its bad bracket.)
+    let (out, r) = scan(
+        data,
+        &["--keep", "type=error", "--keep", "item.type=agent_message"],
+    );
+    // A number of any magnitude is valid JSON.
+    assert_eq!(out, b"{\"type\":\"error\",\"n\":1e400}\n");
+    let errors: Vec<&str> = r["malformed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["error"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "invalid JSON at byte 0: expected a JSON object, found 'R'",
+            "invalid JSON at byte 20: mismatched bracket, found '}'",
+            "invalid JSON at byte 20: expected a value, found '<'",
+            "invalid JSON at byte 21: unpaired surrogate escape, found '\\'",
+            "invalid JSON at byte 27: trailing characters after the JSON value, found 't'",
+        ]
+    );
+}
