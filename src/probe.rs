@@ -15,6 +15,7 @@ use memchr::memmem;
 use crate::block;
 use crate::select::{Matcher, Selector};
 use crate::simd::Container;
+use crate::validate::hex4;
 
 /// What the probe decided about one line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -628,15 +629,6 @@ pub(crate) fn unescape(src: &[u8], out: &mut Vec<u8>) -> Result<(), (usize, &'st
         out.push(b);
     }
     Ok(())
-}
-
-fn hex4(src: &[u8], at: usize) -> Option<u32> {
-    let h = src.get(at..at + 4)?;
-    let mut v = 0;
-    for &d in h {
-        v = v * 16 + (d as char).to_digit(16)?;
-    }
-    Some(v)
 }
 
 #[cfg(test)]

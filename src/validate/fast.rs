@@ -4,8 +4,8 @@
 //! branch on its kind (only numbers and literals are looked at byte by byte). It only says
 //! whether the line is valid; the precise walk explains an invalid line.
 
-use super::{MAX_DEPTH, escape, scalar_value};
-use crate::simd::{Carry, Index, Kernel, below, block_at};
+use super::{Blocks, MAX_DEPTH, scalar_value};
+use crate::simd::Kernel;
 
 // Token classes.
 const OPEN_OBJ: u8 = 0;
@@ -102,39 +102,13 @@ pub(super) fn valid<K: Kernel>(w: &[u8]) -> bool {
     let mut stack = [0u8; MAX_DEPTH + 1];
     let mut depth = 0usize;
     let mut state = TOP;
-    let mut carry = Carry::default();
-    let mut prev_scalar = 0u64;
-    let mut escapes_from = 0usize;
-    let mut pad = [b' '; 64];
-    let mut j = 0;
-    while j < w.len() {
-        let valid = below(w.len() - j);
-        // SAFETY: `valid::<K>` runs only inside `dispatch!` (through `structure_k`), after
-        // K's features were detected.
-        let ix = unsafe { Index::next::<K>(block_at(w, j, &mut pad), &mut carry) };
-        let quote = ix.quote & valid;
-        let open_quote = quote & ix.in_string;
-        let body = ix.in_string & !open_quote & valid;
-        if ix.raw.ctrl & body != 0 {
+    let mut blocks = Blocks::new(w);
+    // SAFETY: `valid::<K>` runs only inside `dispatch!` (through `structure_k`), after K's
+    // features were detected.
+    while let Some(block) = unsafe { blocks.next::<K>() } {
+        let Ok((j, mut tokens)) = block else {
             return false;
-        }
-        let mut esc = ix.escaped & body;
-        while esc != 0 {
-            let at = j + esc.trailing_zeros() as usize;
-            esc &= esc - 1;
-            if at >= escapes_from {
-                match escape(w, at) {
-                    Ok(next) => escapes_from = next,
-                    Err(_) => return false,
-                }
-            }
-        }
-        let outside = !ix.in_string & !quote & valid;
-        let ops = (ix.raw.open | ix.raw.close | ix.raw.sep) & outside;
-        let scalar = outside & !ix.raw.ws & !ops;
-        let scalar_start = scalar & !(scalar << 1 | prev_scalar);
-        prev_scalar = scalar >> 63;
-        let mut tokens = ops | open_quote | scalar_start;
+        };
         while tokens != 0 {
             let at = j + tokens.trailing_zeros() as usize;
             tokens &= tokens - 1;
@@ -156,7 +130,6 @@ pub(super) fn valid<K: Kernel>(w: &[u8]) -> bool {
         if state == ERR {
             return false;
         }
-        j += 64;
     }
-    state == DONE && carry.in_string == 0
+    state == DONE && !blocks.in_string()
 }

@@ -145,6 +145,89 @@ impl Stack {
     }
 }
 
+/// The line's 64-byte blocks, indexed, each checked for what its masks alone tell (control
+/// bytes inside strings, escapes) and reduced to its tokens: the bytes that start a bracket,
+/// a separator, a string or a number or literal. Shared by both walks.
+pub(super) struct Blocks<'w> {
+    w: &'w [u8],
+    /// Offset of the next block.
+    j: usize,
+    carry: Carry,
+    /// 1 when the previous block ended inside a number or literal.
+    prev_scalar: u64,
+    /// Escapes are checked from here on (a `\u` escape checks the bytes after it).
+    escapes_from: usize,
+    pad: [u8; 64],
+}
+
+impl<'w> Blocks<'w> {
+    #[inline(always)]
+    pub(super) fn new(w: &'w [u8]) -> Blocks<'w> {
+        Blocks {
+            w,
+            j: 0,
+            carry: Carry::default(),
+            prev_scalar: 0,
+            escapes_from: 0,
+            pad: [b' '; 64],
+        }
+    }
+
+    /// The next block's offset and token mask (bit `i`: byte `offset + i` starts a token), or
+    /// `None` after the last block.
+    ///
+    /// # Safety
+    ///
+    /// The CPU supports K's level (the caller runs inside `dispatch!`).
+    #[inline(always)]
+    pub(super) unsafe fn next<K: Kernel>(&mut self) -> Option<Result<(usize, u64), Invalid>> {
+        let (w, j) = (self.w, self.j);
+        if j >= w.len() {
+            return None;
+        }
+        self.j += 64;
+        let valid = below(w.len() - j);
+        // SAFETY: passed on from the caller.
+        let ix = unsafe { Index::next::<K>(block_at(w, j, &mut self.pad), &mut self.carry) };
+        let quote = ix.quote & valid;
+        let open_quote = quote & ix.in_string;
+        let body = ix.in_string & !open_quote & valid;
+        let bad = ix.raw.ctrl & body;
+        if bad != 0 {
+            let at = j + bad.trailing_zeros() as usize;
+            return Some(Err(Invalid {
+                at,
+                what: "control character in a string",
+                found: Some(w[at]),
+            }));
+        }
+        let mut esc = ix.escaped & body;
+        while esc != 0 {
+            let at = j + esc.trailing_zeros() as usize;
+            esc &= esc - 1;
+            if at >= self.escapes_from {
+                match escape(w, at) {
+                    Ok(next) => self.escapes_from = next,
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+        }
+        let outside = !ix.in_string & !quote & valid;
+        let ops = (ix.raw.open | ix.raw.close | ix.raw.sep) & outside;
+        let scalar = outside & !ix.raw.ws & !ops;
+        let scalar_start = scalar & !(scalar << 1 | self.prev_scalar);
+        self.prev_scalar = scalar >> 63;
+        Some(Ok((j, ops | open_quote | scalar_start)))
+    }
+
+    /// Whether a string is still open after the last byte. (The carry out of the last block
+    /// counts the padding after the line, but a string open after the last byte is open at the
+    /// end of the padding too.)
+    pub(super) fn in_string(&self) -> bool {
+        self.carry.in_string != 0 && !self.w.is_empty()
+    }
+}
+
 /// The precise walk: a state machine that names what it expected at the first error.
 #[inline(always)]
 fn precise_k<K: Kernel>(w: &[u8]) -> Result<(), Invalid> {
@@ -158,42 +241,11 @@ fn precise_k<K: Kernel>(w: &[u8]) -> Result<(), Invalid> {
         kinds: [0; MAX_DEPTH / 64],
     };
     let mut expect = Expect::Value;
-    let mut carry = Carry::default();
-    let mut prev_scalar = 0u64;
-    // Escapes are checked from here on (a `\u` escape checks the bytes after it).
-    let mut escapes_from = 0usize;
-    let mut pad = [b' '; 64];
-    let mut j = 0;
-    while j < w.len() {
-        let n = w.len() - j;
-        let valid = below(n);
-        // SAFETY: `structure_k::<K>` runs only inside `dispatch!`, after K's features were
-        // detected.
-        let ix = unsafe { Index::next::<K>(block_at(w, j, &mut pad), &mut carry) };
-        let quote = ix.quote & valid;
-        let open_quote = quote & ix.in_string;
-        let body = ix.in_string & !open_quote & valid;
-        let bad = ix.raw.ctrl & body;
-        if bad != 0 {
-            return Err(err(
-                j + bad.trailing_zeros() as usize,
-                "control character in a string",
-            ));
-        }
-        let mut esc = ix.escaped & body;
-        while esc != 0 {
-            let at = j + esc.trailing_zeros() as usize;
-            esc &= esc - 1;
-            if at >= escapes_from {
-                escapes_from = escape(w, at)?;
-            }
-        }
-        let outside = !ix.in_string & !quote & valid;
-        let ops = (ix.raw.open | ix.raw.close | ix.raw.sep) & outside;
-        let scalar = outside & !ix.raw.ws & !ops;
-        let scalar_start = scalar & !(scalar << 1 | prev_scalar);
-        prev_scalar = scalar >> 63;
-        let mut tokens = ops | open_quote | scalar_start;
+    let mut blocks = Blocks::new(w);
+    // SAFETY: `precise_k::<K>` runs only inside `dispatch!` (directly or through
+    // `structure_k`), after K's features were detected.
+    while let Some(block) = unsafe { blocks.next::<K>() } {
+        let (j, mut tokens) = block?;
         while tokens != 0 {
             let at = j + tokens.trailing_zeros() as usize;
             tokens &= tokens - 1;
@@ -232,11 +284,8 @@ fn precise_k<K: Kernel>(w: &[u8]) -> Result<(), Invalid> {
                 (_, e) => return Err(err(at, expected(e, &stack))),
             };
         }
-        j += 64;
     }
-    if carry.in_string != 0 && !w.is_empty() {
-        // The carry out of the last block counts the padding after the line: a string still
-        // open after the last byte is open at the end of the padding too.
+    if blocks.in_string() {
         return Err(Invalid {
             at: w.len(),
             what: "unterminated string",
@@ -381,7 +430,8 @@ pub(super) fn escape(w: &[u8], at: usize) -> Result<usize, Invalid> {
     }
 }
 
-fn hex4(w: &[u8], at: usize) -> Option<u32> {
+/// The value of the four hex digits at `w[at..]`, if there are four.
+pub(crate) fn hex4(w: &[u8], at: usize) -> Option<u32> {
     let h = w.get(at..at + 4)?;
     let mut v = 0;
     for &d in h {
