@@ -426,10 +426,12 @@ fn redirected_stdin_starts_at_its_current_offset() {
             let from_path = run(&by_path, None);
             ok(&from_path);
             let what = format!("offset {offset}, {extra:?}");
-            assert_eq!(
-                from_stdin.stdout,
-                expected(&data[offset as usize..], &["keep"]),
-                "{what}"
+            let want_lines = expected(&data[offset as usize..], &["keep"]);
+            assert!(
+                from_stdin.stdout == want_lines,
+                "{what}: {} bytes out, {} expected",
+                from_stdin.stdout.len(),
+                want_lines.len()
             );
             let report: Value = serde_json::from_slice(&from_stdin.stderr).unwrap();
             let want: Value = serde_json::from_slice(&from_path.stderr).unwrap();
@@ -451,7 +453,13 @@ fn redirected_stdin_starts_at_its_current_offset() {
             .unwrap();
         ok(&out);
         let from = second_line as usize;
-        assert_eq!(out.stdout, expected(&data[from..], &["keep"]), "{extra}");
+        let want_lines = expected(&data[from..], &["keep"]);
+        assert!(
+            out.stdout == want_lines,
+            "{extra}: {} bytes out, {} expected",
+            out.stdout.len(),
+            want_lines.len()
+        );
         let report: Value = serde_json::from_slice(&out.stderr).unwrap();
         assert_eq!(report["bytes"], (data.len() - from) as u64, "{extra}");
     }
