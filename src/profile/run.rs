@@ -43,8 +43,8 @@ impl Summarizer {
     /// limits are checked before the command starts: [`RunError::Summary`] with
     /// [`Error::Config`] never runs it.
     ///
-    /// Call it from a thread that lives as long as the run (see "Process control" in the
-    /// [`Runner`] module docs: the command is killed when the thread that started it ends).
+    /// Call it from a thread that lives as long as the run: the command gets
+    /// `PR_SET_PDEATHSIG`, so it is killed when the thread that started it ends.
     ///
     /// # Errors
     ///
