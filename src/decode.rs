@@ -149,7 +149,32 @@ impl<'a> Event<'a> {
         let mut de = simd_json::Deserializer::from_tape(tape);
         let out = T::deserialize(&mut de);
         parsed.tape = de.into_tape();
-        out.map_err(|e| err(&self.line, e.to_string()))
+        out.map_err(|e| err(&self.line, mismatch(&e)))
+    }
+}
+
+/// What did not fit, as serde_json would say it: the message of the type's `Deserialize`
+/// (`missing field `usage``, `invalid type: integer `1`, expected a string`) rather than
+/// simd-json's `Serde("...") at character 0` (the tape deserializer has no position in the
+/// line; the line and offset are in [`DecodeError`]).
+fn mismatch(e: &simd_json::Error) -> String {
+    use simd_json::ErrorType as T;
+    let expected = |what: &str| format!("invalid type: expected {what}");
+    match e.error() {
+        T::Serde(msg) => msg.clone(),
+        T::ExpectedArray => expected("an array"),
+        T::ExpectedBoolean => expected("a boolean"),
+        T::ExpectedEnum => expected("an enum (a string, or an object with one key)"),
+        T::ExpectedFloat => expected("a floating-point number"),
+        T::ExpectedInteger => expected("an integer"),
+        T::ExpectedMap => expected("an object"),
+        T::ExpectedNull => expected("null"),
+        T::ExpectedNumber => expected("a number"),
+        T::ExpectedSigned => expected("a signed integer"),
+        T::ExpectedString => expected("a string"),
+        T::ExpectedUnsigned => expected("an unsigned integer"),
+        T::Overflow => "number out of range for the type".to_string(),
+        other => format!("{other:?}"),
     }
 }
 
@@ -164,7 +189,12 @@ impl std::fmt::Debug for Event<'_> {
 }
 
 /// A retained line whose JSON does not fit the type asked for by [`Event::decode`].
+///
+/// Displayed as `line N, offset O: MESSAGE`, where the message reads like serde_json's
+/// (`missing field `usage``, `invalid type: integer `1`, expected a string`). Only spoolscan
+/// constructs it (it may gain fields).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[error("line {line}, offset {offset}: {message}")]
 pub struct DecodeError {
     /// 1-based line number.

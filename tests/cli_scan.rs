@@ -377,3 +377,90 @@ fn completions_and_man_page() {
     );
     assert!(text.contains("summarize"));
 }
+
+/// Runs `spoolscan scan ARGS` with stdin a regular file open at `offset`.
+fn run_stdin_file_at(args: &[&str], path: &std::path::Path, offset: u64) -> Output {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).unwrap();
+    f.seek(SeekFrom::Start(offset)).unwrap();
+    bin().args(args).stdin(Stdio::from(f)).output().unwrap()
+}
+
+/// Stdin redirected from a regular file is read from its current offset (where the shell or
+/// an earlier command left it), mapped or not (issue 11, item 8): output and report equal
+/// those of a scan of the bytes from that offset on, by path; line 1 is the line there.
+#[test]
+fn redirected_stdin_starts_at_its_current_offset() {
+    let mut data = Vec::new();
+    let big = "y".repeat(300 << 10);
+    for i in 0..6 {
+        data.extend_from_slice(A);
+        data.extend_from_slice(
+            format!("{{\"type\":\"keep\",\"i\":{i},\"out\":\"{big}\"}}\n").as_bytes(),
+        );
+    }
+    data.extend_from_slice(B);
+    let dir = tempfile::tempdir().unwrap();
+    let whole = write(&dir, "whole.ndjson", &data);
+    let second_line = A.iter().position(|&b| b == b'\n').unwrap() as u64 + 1;
+    let offsets = [
+        0,
+        second_line,
+        10,
+        (data.len() / 2) as u64,
+        data.len() as u64,
+    ];
+    for offset in offsets {
+        let rest = write(&dir, "rest.ndjson", &data[offset as usize..]);
+        for extra in [
+            &[][..],
+            &["--no-mmap"][..],
+            &["--probe", "1KiB", "--max-line", "64KiB"],
+        ] {
+            let mut args = vec!["scan", "--keep", "type=keep", "--stats", "-"];
+            args.extend(extra);
+            let from_stdin = run_stdin_file_at(&args, &whole, offset);
+            ok(&from_stdin);
+            let mut by_path = args.clone();
+            by_path.push(rest.to_str().unwrap());
+            let from_path = run(&by_path, None);
+            ok(&from_path);
+            let what = format!("offset {offset}, {extra:?}");
+            let want_lines = expected(&data[offset as usize..], &["keep"]);
+            assert!(
+                from_stdin.stdout == want_lines,
+                "{what}: {} bytes out, {} expected",
+                from_stdin.stdout.len(),
+                want_lines.len()
+            );
+            let report: Value = serde_json::from_slice(&from_stdin.stderr).unwrap();
+            let want: Value = serde_json::from_slice(&from_path.stderr).unwrap();
+            assert_eq!(report, want, "{what}");
+            assert_eq!(report["bytes"], data.len() as u64 - offset, "{what}");
+        }
+    }
+
+    // The shell's own `read` leaves the offset after the first line.
+    for extra in ["", "--no-mmap"] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "(read -r first; exec \"$0\" scan --keep type=keep --stats - {extra}) < \"$1\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_spoolscan"))
+            .arg(&whole)
+            .output()
+            .unwrap();
+        ok(&out);
+        let from = second_line as usize;
+        let want_lines = expected(&data[from..], &["keep"]);
+        assert!(
+            out.stdout == want_lines,
+            "{extra}: {} bytes out, {} expected",
+            out.stdout.len(),
+            want_lines.len()
+        );
+        let report: Value = serde_json::from_slice(&out.stderr).unwrap();
+        assert_eq!(report["bytes"], (data.len() - from) as u64, "{extra}");
+    }
+}

@@ -342,3 +342,97 @@ fn dropping_a_reader_iterator_does_not_block() {
         t.elapsed()
     );
 }
+
+/// The message of a `Typed` sink's decode error reads like serde_json's over the same line
+/// (serde_json's own message without its ` at line 1 column N`), after spoolscan's `line N,
+/// offset O: ` prefix; never simd-json's `Serde("...") at character 0`.
+#[test]
+fn typed_mismatch_messages_read_like_serde_json() {
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Turn {
+        #[serde(rename = "type")]
+        kind: String,
+        usage: TurnUsage,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct TurnUsage {
+        input_tokens: u64,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    #[serde(tag = "type")]
+    enum Tagged {
+        #[serde(rename = "turn.completed")]
+        Completed { usage: Value },
+    }
+    let lines: &[&str] = &[
+        r#"{"type":"turn.completed"}"#,
+        r#"{"type":"turn.completed","usage":{}}"#,
+        r#"{"type":"turn.completed","usage":{"input_tokens":"many"}}"#,
+        r#"{"type":"turn.completed","usage":{"input_tokens":-1}}"#,
+        r#"{"type":"turn.completed","usage":[1]}"#,
+        r#"{"type":7,"usage":{"input_tokens":1}}"#,
+        r#"{"type":"turn.started","usage":{"input_tokens":1}}"#,
+    ];
+    let mut data = Vec::new();
+    let mut offsets = Vec::new();
+    for l in lines {
+        offsets.push(data.len() as u64);
+        data.extend_from_slice(l.as_bytes());
+        data.push(b'\n');
+    }
+    let serde_message = |e: serde_json::Error| {
+        let s = e.to_string();
+        match s.rfind(" at line ") {
+            Some(i) => s[..i].to_string(),
+            None => s,
+        }
+    };
+    fn check(got: &DecodeError, want: &str, n: usize, offset: u64) {
+        assert_eq!((got.line, got.offset), (n as u64 + 1, offset));
+        assert!(!got.message.contains("at character"), "{got}");
+        assert!(!got.message.contains("Serde("), "{got}");
+        let prefix = format!("line {}, offset {offset}: ", n + 1);
+        assert_eq!(got.to_string(), format!("{prefix}{}", got.message));
+        // Type mismatches found by the tape deserializer itself do not name the value found
+        // (serde_json's "invalid type: string \"many\", expected u64", "invalid value:
+        // integer `-1`, expected u64"), and serde's internally tagged enums word the same
+        // mismatch a little differently over the two deserializers: they agree that the
+        // value does not fit.
+        if want.starts_with("invalid type") || want.starts_with("invalid value") {
+            assert!(
+                got.message.starts_with("invalid type: expected ")
+                    || got.message.starts_with("invalid value: "),
+                "{got} / {want}"
+            );
+        } else {
+            assert_eq!(got.message, want);
+        }
+    }
+    let mut scanner = Scanner::builder().build().unwrap();
+    let mut sink = Typed::new(|_line, _t: Turn| Ok(true)).skip_mismatched();
+    scanner.scan_slice(&data, &mut sink).unwrap();
+    let want: Vec<(usize, String)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(n, l)| Some((n, serde_message(serde_json::from_str::<Turn>(l).err()?))))
+        .collect();
+    assert_eq!(sink.mismatched().len(), want.len());
+    for (got, (n, w)) in sink.mismatched().iter().zip(&want) {
+        check(got, w, *n, offsets[*n]);
+    }
+    let mut sink = Typed::new(|_line, _t: Tagged| Ok(true)).skip_mismatched();
+    scanner.scan_slice(&data, &mut sink).unwrap();
+    let want: Vec<(usize, String)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(n, l)| Some((n, serde_message(serde_json::from_str::<Tagged>(l).err()?))))
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(sink.mismatched().len(), want.len());
+    for (got, (n, w)) in sink.mismatched().iter().zip(&want) {
+        check(got, w, *n, offsets[*n]);
+    }
+}

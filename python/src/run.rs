@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use spoolscan::{
     Event as RustEvent, Profile, Report, Run, RunStdin, Runner, Running, Scanner, Selector, Sink,
-    Source, SpoolError, Summarizer,
+    SpoolError, Summarizer,
 };
 
 use crate::errors::{run_error, scan_error};
@@ -204,21 +204,9 @@ pub(crate) fn conclude(
         if let Some(d) = &spec.spool_dir {
             s.spool_dir(d);
         }
-        let mut sum = s.summarize(Source::File(run.stdout.file()))?;
-        if let Some(f) = &run.fault {
-            sum.mark_truncated(f);
-        }
-        let code = run.exit_code();
-        if code != 0 {
-            let why = if run.timed_out {
-                format!("the command timed out after {:.1?}", run.elapsed)
-            } else if let Some(sig) = run.signal() {
-                format!("the command was killed by signal {sig}")
-            } else {
-                format!("the command exited with status {code}")
-            };
-            sum.mark_failed(why);
-        }
+        // The library applies the run's outcome: truncated on a spool fault, failed when the
+        // command failed (as `spoolscan run --profile`).
+        let sum = s.summarize_run(run)?;
         if report.is_none() {
             report = Some(sum.report.clone());
         }

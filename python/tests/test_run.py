@@ -89,7 +89,7 @@ def test_program_not_found_and_not_executable(tmp_path):
 def test_bad_options_raise_before_the_command_runs(tmp_path):
     marker = tmp_path / "ran"
     argv = ["touch", str(marker)]
-    for kwargs in (dict(profile="copilot"), dict(probe="1MiB", max_line="1KiB"), dict(timeout=-1),
+    for kwargs in (dict(profile="nope"), dict(probe="1MiB", max_line="1KiB"), dict(timeout=-1),
                    dict(grace="soon"), dict(keep={"type": []}), dict(max_spool="lots")):
         with pytest.raises(ValueError):
             spoolscan.run(argv, **kwargs)

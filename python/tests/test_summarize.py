@@ -73,6 +73,6 @@ def test_empty_and_truncated_input():
 
 def test_bad_profile_and_limits():
     with pytest.raises(ValueError, match="unknown profile"):
-        spoolscan.summarize(b"{}", profile="copilot")
+        spoolscan.summarize(b"{}", profile="nope")
     with pytest.raises(ValueError):
         spoolscan.summarize(b"{}", probe="2MiB", max_line="1MiB")

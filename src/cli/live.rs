@@ -1,14 +1,13 @@
 //! `run --follow --profile`: a one-line live status of an agent run on stderr (the last agent
-//! message, the command being run, tokens so far), then the summary of the finished transcript.
+//! message, the command being run, tokens so far); the summary of the finished transcript is
+//! printed by `outcome`.
 
-use std::io::{self, Write};
 use std::time::Duration;
 
 use serde_json::Value;
-use spoolscan::{Event, Profile, Report, Run, Selector, Sink, Source, Summarizer};
+use spoolscan::{Event, Report, Selector, Sink};
 
-use super::run::{RunArgs, report_failure};
-use super::{Exit, Output, write_stats};
+use super::Output;
 
 /// Text shown from a message or command, at most this many characters.
 const SHOWN: usize = 200;
@@ -261,53 +260,6 @@ impl Sink for StatusSink {
         self.status.clear();
         Ok(())
     }
-}
-
-/// Prints the summary of the finished run's stdout spool (DESIGN §9), marked truncated when
-/// the spool is incomplete and failed when the command failed; writes its report with
-/// `--stats`; returns the command's exit status.
-pub fn summary(args: &RunArgs, profile: Profile, run: &Run) -> Result<(), Exit> {
-    let limits = &args.options.limits;
-    let mut s = Summarizer::new(profile);
-    s.probe(limits.probe)
-        .max_line(limits.max_line)
-        .ceiling(limits.ceiling)
-        .mmap(!limits.no_mmap);
-    // With --no-mmap the spool is copied next to itself, in the run's spool directory.
-    s.spool_dir(&run.dir);
-    let mut summary = match s.summarize(Source::File(run.stdout.file())) {
-        Ok(summary) => summary,
-        Err(spoolscan::Error::Config(e)) => return Err(Exit::Usage(e.to_string())),
-        Err(e) => return Err(Exit::Io(e.to_string())),
-    };
-    if let Some(fault) = &run.fault {
-        summary.mark_truncated(fault);
-    }
-    let code = run.exit_code();
-    if code != 0 {
-        let why = if run.timed_out {
-            format!("the command timed out after {:.1?}", run.elapsed)
-        } else if let Some(sig) = run.signal() {
-            format!("the command was killed by signal {sig}")
-        } else {
-            format!("the command exited with status {code}")
-        };
-        summary.mark_failed(why);
-    }
-    write_stats(args.stats.as_deref(), &summary.report)?;
-    let mut json = summary.to_json();
-    json.push('\n');
-    let mut out = io::stdout().lock();
-    match out.write_all(json.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-        Err(e) => return Err(Exit::Io(format!("writing the summary: {e}"))),
-    }
-    if code != 0 {
-        report_failure(run, summary.error.as_deref());
-        return Err(Exit::Code(code));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

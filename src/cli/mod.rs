@@ -3,6 +3,7 @@
 pub mod args;
 pub mod harden;
 pub mod live;
+pub mod outcome;
 pub mod run;
 pub mod scan;
 pub mod summarize;

@@ -9,15 +9,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use spoolscan::{Event, Profile, Report, Run, RunStdin, Runner, Scanner, Sink};
+use spoolscan::{Event, Profile, Run, RunStdin, Runner, Scanner, Sink, Summarizer};
 
 use super::args::{ScanOptions, parse_duration, parse_size};
 use super::live::{LiveStatus, StatusSink};
+use super::outcome::{conclude, summary};
 use super::scan::LineWriter;
-use super::{Exit, Output, write_stats};
-
-/// At most this much of the child's stderr is passed on when it fails.
-pub const STDERR_TAIL: usize = 64 << 10;
+use super::{Exit, Output};
 
 /// Arguments of `spoolscan run`.
 #[derive(clap::Args, Debug)]
@@ -93,6 +91,20 @@ impl RunArgs {
     }
 }
 
+impl RunArgs {
+    /// The summarizer of `--profile` with these limits (copies, with `--no-mmap`, go to the
+    /// run's spool directory: see [`Summarizer::summarize_run`]).
+    pub fn summarizer(&self, profile: Profile) -> Summarizer {
+        let limits = &self.options.limits;
+        let mut s = Summarizer::new(profile);
+        s.probe(limits.probe)
+            .max_line(limits.max_line)
+            .ceiling(limits.ceiling)
+            .mmap(!limits.no_mmap);
+        s
+    }
+}
+
 /// Signal handlers that pass signals on to the command while it runs.
 struct Forwarding {
     /// The signal received and not yet forwarded (0: none).
@@ -149,42 +161,6 @@ pub fn spool(args: &RunArgs) -> Result<Run, Exit> {
     Ok(run)
 }
 
-/// When the run failed: says why, and passes on the tail of the child's stderr.
-pub fn report_failure(run: &Run, extracted: Option<&str>) {
-    if let Some(fault) = &run.fault {
-        eprintln!("spoolscan: {fault}");
-    }
-    if run.timed_out {
-        eprintln!("spoolscan: the command timed out after {:.1?}", run.elapsed);
-    } else if let Some(sig) = run.signal() {
-        eprintln!("spoolscan: the command was killed by signal {sig}");
-    } else if run.exit_code() != 0 && run.fault.is_none() {
-        eprintln!(
-            "spoolscan: the command exited with status {}",
-            run.exit_code()
-        );
-    }
-    if let Some(msg) = extracted {
-        eprintln!("spoolscan: error: {}", escape_text(msg.as_bytes(), false));
-        return;
-    }
-    if let Ok(tail) = run.stderr.tail(STDERR_TAIL)
-        && !tail.is_empty()
-    {
-        let mut err = io::stderr().lock();
-        let _ = writeln!(
-            err,
-            "---- stderr of the command (last {} bytes) ----",
-            tail.len()
-        );
-        let _ = err.write_all(escape_text(&tail, true).as_bytes());
-        if !tail.ends_with(b"\n") {
-            let _ = writeln!(err);
-        }
-        let _ = writeln!(err, "----");
-    }
-}
-
 pub fn run(args: &RunArgs) -> Result<(), Exit> {
     if args.follow {
         return follow(args);
@@ -199,7 +175,7 @@ pub fn run(args: &RunArgs) -> Result<(), Exit> {
         args.options.limits.apply(&mut b);
         b.build().map_err(|e| Exit::Usage(e.to_string()))?;
         let run = spool(args)?;
-        let r = super::live::summary(args, profile, &run);
+        let r = summary(&args.summarizer(profile), args.stats.as_deref(), &run);
         let _ = run.stdout.drop_cache();
         return r;
     }
@@ -216,7 +192,7 @@ pub fn run(args: &RunArgs) -> Result<(), Exit> {
     let report = scanner.scan_file(run.stdout.file(), &mut sink)?;
     let _ = run.stdout.drop_cache();
     sink.flush().map_err(Output::Write)?;
-    conclude(args, &run, report)
+    conclude(args.stats.as_deref(), &run, report)
 }
 
 /// The scanner of the scan options (a usage error when they do not fit together). With
@@ -246,38 +222,6 @@ fn reject_selection(args: &RunArgs) -> Result<(), Exit> {
         ))),
         None => Ok(()),
     }
-}
-
-/// The child's text made safe to pass on to a terminal or a log: control characters are
-/// escaped (`\u{1b}`), so the text can neither move the cursor, recolour the terminal, nor
-/// start a line that looks like spoolscan's own. With `keep_lines`, LF and tab stay as they
-/// are (a block of stderr between dividers); otherwise they are escaped too (one line).
-/// Invalid UTF-8 is replaced (U+FFFD).
-pub fn escape_text(bytes: &[u8], keep_lines: bool) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let keep = keep_lines && (c == '\n' || c == '\t');
-        if c.is_control() && !keep {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// After the scan: the report (marked truncated when the spool is incomplete), the child's
-/// exit status, and the reason and stderr tail when it failed.
-fn conclude(args: &RunArgs, run: &Run, mut report: Report) -> Result<(), Exit> {
-    report.truncated |= run.is_truncated();
-    write_stats(args.stats.as_deref(), &report)?;
-    let code = run.exit_code();
-    if code != 0 {
-        report_failure(run, None);
-        return Err(Exit::Code(code));
-    }
-    Ok(())
 }
 
 /// `run --follow`: scans the stdout spool while the command runs. The retained lines are
@@ -343,8 +287,8 @@ fn follow(args: &RunArgs) -> Result<(), Exit> {
     };
     let _ = run.stdout.drop_cache();
     match profile {
-        None => conclude(args, &run, report),
-        Some(p) => super::live::summary(args, p, &run),
+        None => conclude(args.stats.as_deref(), &run, report),
+        Some(p) => summary(&args.summarizer(p), args.stats.as_deref(), &run),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `spoolscan scan`: print the retained lines of a file or stdin.
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal, Seek, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -163,7 +163,13 @@ impl Progress {
     }
 }
 
-/// Runs a scanner over FILE, `-` or stdin (mapping stdin directly when it is a regular file).
+/// Runs a scanner over FILE, `-` or stdin.
+///
+/// Stdin that is a regular file (`spoolscan scan < FILE`) is read from its current offset,
+/// as `cat` would, whether mapped or not: at offset 0 it is scanned like a FILE (mapped, or
+/// copied with `--no-mmap`); past it (the shell or an earlier command read part of it:
+/// `(head -n 1 >/dev/null; spoolscan scan) < FILE`) the rest is streamed like a pipe, and
+/// line numbers, offsets and `bytes` count from there (line 1 is the line at that offset).
 pub fn scan_input<S: Sink>(
     scanner: &mut Scanner,
     file: Option<&PathBuf>,
@@ -174,9 +180,15 @@ pub fn scan_input<S: Sink>(
         _ => {
             let stdin = io::stdin();
             if let Ok(fd) = stdin.as_fd().try_clone_to_owned() {
-                let f = File::from(fd);
+                // The duplicate shares stdin's file offset.
+                let mut f = File::from(fd);
                 if f.metadata().map(|m| m.is_file()).unwrap_or(false) {
-                    return scanner.scan_file(&f, sink);
+                    return match f.stream_position() {
+                        Ok(0) => scanner.scan_file(&f, sink),
+                        // A mapping (and `scan_file`) starts at offset 0; the stream reads on
+                        // from where stdin is. An unknown position streams too.
+                        _ => scanner.scan_reader(&f, sink),
+                    };
                 }
             }
             scanner.scan_reader(stdin.lock(), sink)

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use spoolscan::{Error, Profile, Source, Summarizer};
+use spoolscan::{Error, Profile, Summarizer};
 
 use super::args::Limits;
 
@@ -41,8 +41,8 @@ pub fn run(args: &SummarizeArgs) -> i32 {
         .ceiling(args.limits.ceiling)
         .mmap(!args.limits.no_mmap);
     let result = match &args.file {
-        Some(p) if p.as_os_str() != "-" => s.summarize(Source::Path(p)),
-        _ => s.summarize(Source::reader(io::stdin().lock())),
+        Some(p) if p.as_os_str() != "-" => s.summarize(p),
+        _ => s.summarize(io::stdin().lock()),
     };
     let summary = match result {
         Ok(summary) => summary,

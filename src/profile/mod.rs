@@ -7,7 +7,10 @@
 //! usage, model, session id, cost, errors and a [`Status`], plus the scan [`Report`].
 //!
 //! The entry points are [`summarize`] (default limits) and [`Summarizer`] (limits, spool
-//! directory). Each profile module ([`codex`], [`claude`], [`gemini`], [`opencode`], [`cursor`],
+//! directory), over anything that is [`IntoSource`] (a path, a file, a reader such as
+//! `stdin().lock()`, bytes), and [`Summarizer::run`] / [`Summarizer::summarize_run`] for the
+//! stdout of a [`Runner`](crate::Runner)'s command, with the run's outcome (exit status,
+//! timeout, spool cap) applied to the summary. Each profile module ([`codex`], [`claude`], [`gemini`], [`opencode`], [`cursor`],
 //! [`amp`], [`qwen`], [`copilot`]) also exposes its selection rules (`selector()`) and typed
 //! structs for its usage or events.
 //!
@@ -39,8 +42,10 @@ pub mod copilot;
 pub mod cursor;
 mod detect;
 pub mod gemini;
+mod input;
 pub mod opencode;
 pub mod qwen;
+mod run;
 mod summarizer;
 mod walk;
 
@@ -57,7 +62,9 @@ pub(crate) use collect::{
     At, Collector, Draft, Errors, Finish, Lost, Maybe, Notes, Peek, Raw, cut_message,
     extract_message, lenient, message_in, str_of,
 };
-pub use summarizer::{Source, Summarizer, summarize};
+pub use input::{IntoSource, Source};
+pub use run::{RunError, RunSummary};
+pub use summarizer::{Summarizer, summarize};
 pub(crate) use walk::{Access, Fallback, parse_object};
 
 /// Error messages are cut to this many characters.

@@ -1,11 +1,11 @@
 //! The summarizer: sources, limits, and the scan that feeds a profile's collector.
 
-use std::fmt;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::collect::{Finish, ProfileSink};
+use super::input::{IntoSource, Source};
 use super::{Access, opencode, qwen};
 use super::{Collector, Profile, Summary, amp, claude, codex, copilot, cursor, detect, gemini};
 use crate::error::Error;
@@ -14,76 +14,13 @@ use crate::scanner::{DEFAULT_CEILING, DEFAULT_MAX_LINE, DEFAULT_PROBE, Scanner, 
 use crate::select::Selector;
 
 // ---------------------------------------------------------------------------------------------
-// Sources and the summarizer
-
-/// The input of a summary.
-pub enum Source<'a> {
-    /// A file, memory-mapped read-only (see [`ScannerBuilder::mmap`]).
-    Path(&'a Path),
-    /// An open file, memory-mapped read-only from offset 0.
-    File(&'a File),
-    /// A reader (stdin, a pipe): first copied into an unnamed temporary file.
-    Reader(Box<dyn Read + 'a>),
-    /// Bytes in memory.
-    Bytes(&'a [u8]),
-}
-
-impl<'a> Source<'a> {
-    /// A source reading from `reader`.
-    pub fn reader(reader: impl Read + 'a) -> Source<'a> {
-        Source::Reader(Box::new(reader))
-    }
-}
-
-impl<'a> From<&'a Path> for Source<'a> {
-    fn from(p: &'a Path) -> Source<'a> {
-        Source::Path(p)
-    }
-}
-
-impl<'a> From<&'a PathBuf> for Source<'a> {
-    fn from(p: &'a PathBuf) -> Source<'a> {
-        Source::Path(p)
-    }
-}
-
-impl<'a> From<&'a File> for Source<'a> {
-    fn from(f: &'a File) -> Source<'a> {
-        Source::File(f)
-    }
-}
-
-impl<'a> From<&'a [u8]> for Source<'a> {
-    fn from(b: &'a [u8]) -> Source<'a> {
-        Source::Bytes(b)
-    }
-}
-
-impl<'a, const N: usize> From<&'a [u8; N]> for Source<'a> {
-    fn from(b: &'a [u8; N]) -> Source<'a> {
-        Source::Bytes(b)
-    }
-}
-
-impl<'a> From<&'a Vec<u8>> for Source<'a> {
-    fn from(b: &'a Vec<u8>) -> Source<'a> {
-        Source::Bytes(b)
-    }
-}
-
-impl fmt::Debug for Source<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Path(p) => f.debug_tuple("Path").field(p).finish(),
-            Source::File(file) => f.debug_tuple("File").field(file).finish(),
-            Source::Reader(_) => f.write_str("Reader(..)"),
-            Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
-        }
-    }
-}
+// The summarizer
 
 /// Summarizes a transcript with the default limits (probe 4 KiB, max_line 16 MiB, ceiling
 /// 64 MiB). See [`Summarizer`] to change them.
+///
+/// `source` is anything the scanner's `scan_*` methods take ([`IntoSource`]): a path
+/// (`"x.ndjson"`, a `Path`), a file, a reader (`std::io::stdin().lock()`), or bytes.
 ///
 /// # Errors
 ///
@@ -111,7 +48,7 @@ impl fmt::Debug for Source<'_> {
 /// println!("{}", summary.to_json());
 /// # Ok::<(), spoolscan::Error>(())
 /// ```
-pub fn summarize<'a>(source: impl Into<Source<'a>>, profile: Profile) -> Result<Summary, Error> {
+pub fn summarize<'a>(source: impl IntoSource<'a>, profile: Profile) -> Result<Summary, Error> {
     Summarizer::new(profile).summarize(source)
 }
 
@@ -131,7 +68,7 @@ pub struct Summarizer {
     profile: Profile,
     limits: Limits,
     mmap: bool,
-    spool_dir: Option<PathBuf>,
+    pub(super) spool_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -188,7 +125,7 @@ impl Summarizer {
         self
     }
 
-    fn builder(&self, selector: Selector) -> ScannerBuilder {
+    pub(super) fn builder(&self, selector: Selector) -> ScannerBuilder {
         let mut b = ScannerBuilder::new();
         b.select(selector)
             .probe(self.limits.probe)
@@ -201,40 +138,20 @@ impl Summarizer {
         b
     }
 
-    /// Summarizes `source`.
+    /// Summarizes `source`: a path, a file, a reader or bytes (see [`IntoSource`]).
     ///
     /// # Errors
     ///
     /// [`Error::Config`] when the limits are out of order (checked before any input is read),
     /// [`Error::Io`] when the input cannot be opened, read or spooled.
-    pub fn summarize<'a>(&self, source: impl Into<Source<'a>>) -> Result<Summary, Error> {
+    pub fn summarize<'a>(&self, source: impl IntoSource<'a>) -> Result<Summary, Error> {
         self.builder(Selector::new()).build()?;
-        match source.into() {
-            Source::Bytes(b) => self.run(Access::Slice(b), Target::Slice(b)),
-            Source::Path(p) => {
-                let file = File::open(p).map_err(|e| Error::io(Some(p), e))?;
-                let meta = file.metadata().map_err(|e| Error::io(Some(p), e))?;
-                if meta.is_dir() {
-                    let e = io::Error::new(io::ErrorKind::IsADirectory, "is a directory");
-                    return Err(Error::io(Some(p), e));
-                }
-                let access = Access::File {
-                    file: &file,
-                    len: meta.len(),
-                    path: Some(p),
-                };
-                self.run(access, Target::File(&file))
-                    .map_err(|e| with_path(e, p))
-            }
-            Source::File(f) => {
-                let len = f.metadata().map_err(|e| Error::io(None, e))?.len();
-                let access = Access::File {
-                    file: f,
-                    len,
-                    path: None,
-                };
-                self.run(access, Target::File(f))
-            }
+        match source.into_source() {
+            Source::Bytes(b) => self.summarize_access(Access::Slice(b), Target::Slice(b)),
+            Source::Path(p) => self.summarize_path(p),
+            Source::OwnedPath(p) => self.summarize_path(&p),
+            Source::File(f) => self.summarize_file(f),
+            Source::OwnedFile(f) => self.summarize_file(&f),
             Source::Reader(r) => {
                 let spool = crate::source::spool(r, self.spool_dir.as_deref())?;
                 let len = spool.metadata().map_err(|e| Error::io(None, e))?.len();
@@ -243,12 +160,38 @@ impl Summarizer {
                     len,
                     path: None,
                 };
-                self.run(access, Target::Spool(&spool))
+                self.summarize_access(access, Target::Spool(&spool))
             }
         }
     }
 
-    fn run(&self, access: Access<'_>, target: Target<'_>) -> Result<Summary, Error> {
+    fn summarize_path(&self, p: &Path) -> Result<Summary, Error> {
+        let file = File::open(p).map_err(|e| Error::io(Some(p), e))?;
+        let meta = file.metadata().map_err(|e| Error::io(Some(p), e))?;
+        if meta.is_dir() {
+            let e = io::Error::new(io::ErrorKind::IsADirectory, "is a directory");
+            return Err(Error::io(Some(p), e));
+        }
+        let access = Access::File {
+            file: &file,
+            len: meta.len(),
+            path: Some(p),
+        };
+        self.summarize_access(access, Target::File(&file))
+            .map_err(|e| with_path(e, p))
+    }
+
+    fn summarize_file(&self, f: &File) -> Result<Summary, Error> {
+        let len = f.metadata().map_err(|e| Error::io(None, e))?.len();
+        let access = Access::File {
+            file: f,
+            len,
+            path: None,
+        };
+        self.summarize_access(access, Target::File(f))
+    }
+
+    fn summarize_access(&self, access: Access<'_>, target: Target<'_>) -> Result<Summary, Error> {
         let mut notes = Vec::new();
         let profile = match self.profile {
             Profile::Auto => {

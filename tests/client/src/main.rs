@@ -1,6 +1,6 @@
-//! Three programs against the spoolscan library, each checked against serde_json over the same
-//! file: a `?` in a `Raw` closure, borrowed `Typed` events with mismatches skipped, and the
-//! pull iterator. Usage: `spoolscan-client TRANSCRIPT.ndjson` (a Codex `exec --json` file).
+//! Four programs against the spoolscan library, each checked against serde_json over the same
+//! file: a `?` in a `Raw` closure, borrowed `Typed` events with mismatches skipped, the pull
+//! iterator, and run-and-summarize (with `summarize` of a path given as `&str`). Usage: `spoolscan-client TRANSCRIPT.ndjson` (a Codex `exec --json` file).
 //! Exits non-zero (with a message) when a result differs from the oracle.
 
 use std::error::Error;
@@ -9,7 +9,7 @@ use std::io::Write;
 use serde::Deserialize;
 use serde_json::Value;
 use spoolscan::sinks::{EventType, Raw, Typed};
-use spoolscan::{Scanner, Selector};
+use spoolscan::{Profile, Runner, Scanner, Selector, Status, Summarizer, summarize};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let path = std::env::args()
@@ -19,7 +19,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     raw_with_question_mark(&path, &data)?;
     borrowed_typed(&path, &data)?;
     pull_iterator(&path, &data)?;
-    println!("client: all three programs agree with serde_json on {path}");
+    run_and_summarize(&path, &data)?;
+    println!("client: all four programs agree with serde_json on {path}");
     Ok(())
 }
 
@@ -138,5 +139,39 @@ fn pull_iterator(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
         return Err(format!("pull: {tokens} tokens, oracle {want}").into());
     }
     println!("pull: {tokens} input tokens over {} lines", report.lines);
+    Ok(())
+}
+
+/// 4. Run a command (a stand-in agent: `cat` of the transcript, then exit 2) and summarize its
+/// stdout; the summary of the path agrees, and the run's exit status fails it.
+fn run_and_summarize(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
+    let want = oracle(data)
+        .into_iter()
+        .filter(|(_, v)| v["type"] == "item.completed" && v["item"]["type"] == "agent_message")
+        .filter_map(|(_, v)| v["item"]["text"].as_str().map(str::to_owned))
+        .next_back();
+    let from_path = summarize(path, Profile::Codex)?;
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", r#"cat "$1"; exit 2"#, "sh", path]);
+    let done = Summarizer::new(Profile::Codex).run(&mut Runner::new(cmd))?;
+    if from_path.answer != want || done.summary.answer != want {
+        return Err(format!("run: answer {:?}, oracle {want:?}", done.summary.answer).into());
+    }
+    if done.summary.status != Status::Failed || done.exit_code() != 2 {
+        return Err(format!(
+            "run: status {} and exit {} after exit 2",
+            done.summary.status,
+            done.exit_code()
+        )
+        .into());
+    }
+    if done.summary.report != from_path.report {
+        return Err("run: the spool's report differs from the file's".into());
+    }
+    println!(
+        "run: {} ({} warnings)",
+        done.summary.status,
+        done.summary.warnings.len()
+    );
     Ok(())
 }
