@@ -270,7 +270,7 @@ struct Chunk {
 }
 
 enum Msg {
-    Done(Chunk),
+    Done(Box<Chunk>),
     /// A worker panicked: the scope re-raises the panic once the calling thread lets go.
     Panicked,
 }
@@ -325,7 +325,7 @@ fn work(
             report,
             recs: recorder.recs,
         };
-        if done.send(Msg::Done(chunk)).is_err() {
+        if done.send(Msg::Done(Box::new(chunk))).is_err() {
             return;
         }
     }
@@ -509,7 +509,7 @@ pub(crate) fn run<S: Sink>(
                 }
                 while let Some(c) = pending.remove(&merged) {
                     merged += 1;
-                    if !merge.chunk(scanner, data, c, sink)? {
+                    if !merge.chunk(scanner, data, *c, sink)? {
                         return Ok(());
                     }
                 }
