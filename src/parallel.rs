@@ -30,12 +30,13 @@ use std::thread;
 
 use memchr::memchr;
 
+use crate::block::RELEASE_EVERY;
 use crate::decode::Event;
 use crate::lines::{Line, content_end, first_line_start};
 use crate::report::{Dropped, Malformed, Report};
 use crate::scanner::{At, Body, Scanner, Settled};
 use crate::sink::Sink;
-use crate::source::{Pager, RELEASE_STEP};
+use crate::source::Pager;
 
 /// The default nominal chunk size.
 pub(crate) const DEFAULT_CHUNK: usize = 8 << 20;
@@ -44,7 +45,7 @@ const IN_FLIGHT_PER_THREAD: usize = 2;
 /// A worker stops recording a chunk once its records take about this many bytes.
 const RECORD_BUDGET: usize = 2 << 20;
 /// LFs are searched in pieces of this size, releasing the pages behind each.
-const SEARCH_CHUNK: usize = 4 << 20;
+const SEARCH_CHUNK: usize = 1 << 20;
 /// Progress is reported about this often (in bytes).
 const PROGRESS_STEP: usize = 16 << 20;
 
@@ -78,6 +79,9 @@ fn cut(data: &[u8], from: usize, chunk: usize, pager: &mut Pager<'_>) -> Span {
     while at < len {
         let stop = len.min(at + SEARCH_CHUNK);
         if let Some(i) = memchr(b'\n', &data[at..stop]) {
+            // The worker reads again only the pages of this line it needs: release what the
+            // search went through (nothing, for a short search within a page).
+            pager.release_range(nominal, at + i);
             return Span {
                 from,
                 to: at + i + 1,
@@ -141,8 +145,9 @@ fn settle_lines<S: Sink>(
             if let Some(i) = memchr(b'\n', &data[at..stop]) {
                 break at + i;
             }
+            // Released at once (not at the watermark's step): several workers search at once.
+            pager.release_range(at, stop);
             at = stop;
-            pager.release_before(at);
         };
         let has_lf = term < span.to;
         pos = if has_lf { term + 1 } else { span.to };
@@ -154,9 +159,11 @@ fn settle_lines<S: Sink>(
             len: bytes.len(),
             has_lf,
         };
+        // A long line read again by the probe: release what it has gone past, at every step
+        // of the probe (several workers may be in long lines at once).
         let mut again = start;
         let mut release = |i: usize| {
-            if start + i >= again + RELEASE_STEP {
+            if start + i >= again + RELEASE_EVERY {
                 pager.release_range(again, start + i);
                 again = start + i;
             }
