@@ -331,3 +331,37 @@ fn chunks_over_the_record_budget() {
     assert_eq!(calls[0].len(), 600_001);
     assert!(calls[0] == calls[1]);
 }
+
+/// `Summarizer::threads`: the summary of a Codex transcript larger than a chunk (with
+/// invalid and unclassified lines) is the sequential one.
+#[test]
+fn summaries_are_the_same_with_threads() {
+    use spoolscan::{Profile, Summarizer};
+    let mut data = String::from("{\"type\":\"thread.started\",\"thread_id\":\"t1\"}\n");
+    let big = "y".repeat(64 << 10);
+    for i in 0..40_000 {
+        data.push_str("{\"type\":\"turn.started\"}\n");
+        data.push_str(&format!(
+            "{{\"type\":\"item.completed\",\"item\":{{\"id\":\"m{i}\",\"type\":\"agent_message\",\"text\":\"answer {i}\"}}}}\n"
+        ));
+        if i % 1000 == 7 {
+            data.push_str("not json\n");
+            data.push_str(&format!(
+                "{{\"item\":{{\"id\":\"c{i}\",\"aggregated_output\":\"{big}\"}},\"type\":\"item.completed\"}}\n"
+            ));
+        }
+        data.push_str(&format!(
+            "{{\"type\":\"turn.completed\",\"usage\":{{\"input_tokens\":{i},\"output_tokens\":1}}}}\n"
+        ));
+    }
+    assert!(data.len() > 8 << 20, "{}", data.len());
+    let summary = |threads| {
+        let mut s = Summarizer::new(Profile::Codex);
+        s.threads(threads).max_line(16 << 10).probe(1 << 10);
+        s.summarize(data.as_bytes()).unwrap()
+    };
+    let (seq, par) = (summary(1), summary(3));
+    assert_eq!(par, seq);
+    assert_eq!(seq.report.oversize_unclassified, 40);
+    assert_eq!(seq.report.lines, 120_081);
+}

@@ -272,7 +272,8 @@ pub fn summary(args: &RunArgs, profile: Profile, run: &Run) -> Result<(), Exit> 
     s.probe(limits.probe)
         .max_line(limits.max_line)
         .ceiling(limits.ceiling)
-        .mmap(!limits.no_mmap);
+        .mmap(!limits.no_mmap)
+        .threads(super::args::cores());
     // With --no-mmap the spool is copied next to itself, in the run's spool directory.
     s.spool_dir(&run.dir);
     let mut summary = match s.summarize(Source::File(run.stdout.file())) {

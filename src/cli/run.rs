@@ -224,6 +224,8 @@ pub fn run(args: &RunArgs) -> Result<(), Exit> {
 /// `$SPOOLSCAN_DIR`, else the system temporary directory).
 fn scanner(args: &RunArgs, dir: Option<&std::path::Path>) -> Result<Scanner, Exit> {
     let mut b = args.options.builder().map_err(Exit::Usage)?;
+    // The scan starts once the command has finished: its spool can be scanned on every core.
+    b.threads(super::args::cores());
     if let Some(d) = dir {
         b.spool_dir(d);
     }

@@ -187,7 +187,7 @@ pub fn scan_input<S: Sink>(
 pub fn run(args: &ScanArgs) -> Result<(), Exit> {
     let threads = match args.threads {
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => super::args::cores(),
     };
     let mut scanner = args
         .options

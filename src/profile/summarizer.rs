@@ -132,6 +132,7 @@ pub struct Summarizer {
     limits: Limits,
     mmap: bool,
     spool_dir: Option<PathBuf>,
+    threads: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -153,6 +154,7 @@ impl Summarizer {
             },
             mmap: true,
             spool_dir: None,
+            threads: 1,
         }
     }
 
@@ -188,9 +190,17 @@ impl Summarizer {
         self
     }
 
+    /// See [`ScannerBuilder::threads`]: a file, a spool or bytes are scanned on `n` threads
+    /// (a reader is spooled first, so it is too). The summary is the same. Default: 1.
+    pub fn threads(&mut self, n: usize) -> &mut Summarizer {
+        self.threads = n.max(1);
+        self
+    }
+
     fn builder(&self, selector: Selector) -> ScannerBuilder {
         let mut b = ScannerBuilder::new();
         b.select(selector)
+            .threads(self.threads)
             .probe(self.limits.probe)
             .max_line(self.limits.max_line)
             .ceiling(self.limits.ceiling)
