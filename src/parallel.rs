@@ -1,11 +1,13 @@
 //! The parallel scan of a whole input (a mapping or a slice), for `threads(n)` with `n > 1`.
 //!
 //! The calling thread cuts the input into chunks at LF boundaries as the scan goes: a chunk
-//! that starts at `from` ends after the first LF at or after `from + chunk`, found with memchr
-//! (a line longer than a chunk is searched once, by the cutter, and the worker that gets it is
-//! told that no LF lies between the nominal cut and the chunk's last byte, so it never
-//! searches those bytes again). Worker threads, each with a scanner of its own, settle the
-//! lines of a chunk with the same [`Scanner::settle`] as the sequential scan, into a private
+//! that starts at `from` ends after the first LF at or after `from + chunk`. The cutter looks
+//! for it within [`WINDOW`] bytes itself; a line that goes on further (a giant line) is
+//! searched by the workers, a chunk-sized piece each, several at once, and the first LF of the
+//! first piece that has one ends the chunk (up to `n - 1` pieces past it are searched for
+//! nothing). A giant line is not searched again: the worker that settles the chunk is told
+//! that no LF lies between the nominal cut and the chunk's last byte. Workers, each with a
+//! scanner of its own, settle the lines of a chunk with the same [`Scanner::settle`] as the sequential scan, into a private
 //! recording sink: what the real sink would have been told (retained lines as offsets and
 //! lengths, dropped, malformed and unclassified lines), with line numbers relative to the
 //! chunk, and the chunk's counts. The calling thread takes the chunks back in file order,
@@ -62,41 +64,102 @@ struct Span {
     ends_lf: bool,
 }
 
-/// Cuts the chunk that starts at `from`. Pages of a long line searched here are released
-/// behind the search.
-fn cut(data: &[u8], from: usize, chunk: usize, pager: &mut Pager<'_>) -> Span {
+/// The cutter looks this far past a nominal cut for its LF itself; a line that goes on
+/// further (a giant line) is searched by the workers, in pieces of the chunk size.
+const WINDOW: usize = 64 << 10;
+
+/// What the cutter found at the nominal cut of the chunk that starts at `from`: the chunk, or
+/// where the workers must search on (no LF within the window).
+enum Cut {
+    Chunk(Span),
+    SearchFrom { nominal: usize, at: usize },
+}
+
+/// Cuts the chunk that starts at `from`, when its LF is near the nominal cut.
+fn cut(data: &[u8], from: usize, chunk: usize) -> Cut {
     let len = data.len();
     let nominal = from.saturating_add(chunk);
     if nominal >= len {
-        return Span {
+        return Cut::Chunk(Span {
             from,
             to: len,
             lf_free_from: len,
             ends_lf: data.last() == Some(&b'\n'),
-        };
+        });
     }
-    let mut at = nominal;
-    while at < len {
-        let stop = len.min(at + SEARCH_CHUNK);
+    let window = len.min(nominal + WINDOW.min(chunk));
+    match memchr(b'\n', &data[nominal..window]) {
+        Some(i) => Cut::Chunk(Span {
+            from,
+            to: nominal + i + 1,
+            lf_free_from: nominal,
+            ends_lf: true,
+        }),
+        None if window == len => Cut::Chunk(Span {
+            from,
+            to: len,
+            lf_free_from: nominal,
+            ends_lf: false,
+        }),
+        None => Cut::SearchFrom {
+            nominal,
+            at: window,
+        },
+    }
+}
+
+/// The first LF in `data[from..to]`, searched in steps that release the pages behind them.
+fn search(data: &[u8], from: usize, to: usize, pager: &mut Pager<'_>) -> Option<usize> {
+    let mut at = from;
+    while at < to {
+        let stop = to.min(at + SEARCH_CHUNK);
         if let Some(i) = memchr(b'\n', &data[at..stop]) {
-            // The worker reads again only the pages of this line it needs: release what the
-            // search went through (nothing, for a short search within a page).
-            pager.release_range(nominal, at + i);
-            return Span {
-                from,
-                to: at + i + 1,
-                lf_free_from: nominal,
-                ends_lf: true,
-            };
+            pager.release_range(from, at + i);
+            return Some(at + i);
         }
         pager.release_range(at, stop);
         at = stop;
     }
-    Span {
-        from,
-        to: len,
-        lf_free_from: nominal,
-        ends_lf: false,
+    None
+}
+
+/// A giant line's LF being searched by the workers, piece by piece.
+struct Searching {
+    /// Which search (results of an earlier one still arriving are ignored).
+    id: u64,
+    /// Where the chunk starts, and its nominal cut.
+    from: usize,
+    nominal: usize,
+    /// The next piece to hand out.
+    at: usize,
+    /// Every piece before this one has no LF.
+    checked: usize,
+    /// Pieces searched, by start: the LF found in each.
+    found: BTreeMap<usize, Option<usize>>,
+    /// Pieces handed out and not back.
+    out: usize,
+}
+
+impl Searching {
+    /// The chunk, once the pieces searched in order reach an LF or the end.
+    fn resolve(&mut self, len: usize, piece: usize) -> Option<Span> {
+        while let Some(lf) = self.found.remove(&self.checked) {
+            if let Some(lf) = lf {
+                return Some(Span {
+                    from: self.from,
+                    to: lf + 1,
+                    lf_free_from: self.nominal,
+                    ends_lf: true,
+                });
+            }
+            self.checked = len.min(self.checked + piece);
+        }
+        (self.checked >= len).then_some(Span {
+            from: self.from,
+            to: len,
+            lf_free_from: self.nominal,
+            ends_lf: false,
+        })
     }
 }
 
@@ -257,10 +320,12 @@ impl Sink for Discard {
     }
 }
 
-/// A chunk to settle.
-struct Job {
-    index: usize,
-    span: Span,
+/// What a worker is asked to do.
+enum Job {
+    /// Settle the lines of a chunk.
+    Settle { index: usize, span: Span },
+    /// Find the first LF in `data[from..to]` (a piece of a giant line).
+    Search { id: u64, from: usize, to: usize },
 }
 
 /// A settled chunk.
@@ -278,6 +343,12 @@ struct Chunk {
 
 enum Msg {
     Done(Box<Chunk>),
+    /// The first LF of a piece, for search `id`.
+    Found {
+        id: u64,
+        from: usize,
+        lf: Option<usize>,
+    },
     /// A worker panicked: the scope re-raises the panic once the calling thread lets go.
     Panicked,
 }
@@ -305,7 +376,17 @@ fn work(
     let _notice = PanicNotice(done.clone());
     loop {
         let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
-        let Ok(Job { index, span }) = job else { return };
+        let (index, span) = match job {
+            Ok(Job::Settle { index, span }) => (index, span),
+            Ok(Job::Search { id, from, to }) => {
+                let lf = search(data, from, to, &mut pager.at(from));
+                if done.send(Msg::Found { id, from, lf }).is_err() {
+                    return;
+                }
+                continue;
+            }
+            Err(_) => return,
+        };
         let mut pager = pager.at(span.from);
         let mut report = Report::default();
         let mut recorder = Recorder::default();
@@ -497,19 +578,64 @@ pub(crate) fn run<S: Sink>(
             let mut next = first;
             let (mut sent, mut merged) = (0usize, 0usize);
             let mut pending = BTreeMap::new();
+            let mut searching: Option<Searching> = None;
+            let mut searches = 0u64;
             loop {
-                while sent - merged < threads * IN_FLIGHT_PER_THREAD && next < len {
-                    let span = cut(data, next, chunk, pager);
-                    next = span.to;
-                    let _ = job_tx.send(Job { index: sent, span });
-                    sent += 1;
+                // Cut while chunks may be in flight; a giant line's LF is searched by the
+                // workers, several pieces at once.
+                loop {
+                    if let Some(sr) = &mut searching {
+                        if let Some(span) = sr.resolve(len, chunk) {
+                            next = span.to;
+                            let _ = job_tx.send(Job::Settle { index: sent, span });
+                            sent += 1;
+                            searching = None;
+                            continue;
+                        }
+                        while sr.out < threads && sr.at < len {
+                            let to = len.min(sr.at + chunk);
+                            let (id, from) = (sr.id, sr.at);
+                            let _ = job_tx.send(Job::Search { id, from, to });
+                            sr.out += 1;
+                            sr.at = to;
+                        }
+                        break;
+                    }
+                    if sent - merged >= threads * IN_FLIGHT_PER_THREAD || next >= len {
+                        break;
+                    }
+                    match cut(data, next, chunk) {
+                        Cut::Chunk(span) => {
+                            next = span.to;
+                            let _ = job_tx.send(Job::Settle { index: sent, span });
+                            sent += 1;
+                        }
+                        Cut::SearchFrom { nominal, at } => {
+                            searches += 1;
+                            searching = Some(Searching {
+                                id: searches,
+                                from: next,
+                                nominal,
+                                at,
+                                checked: at,
+                                found: BTreeMap::new(),
+                                out: 0,
+                            });
+                        }
+                    }
                 }
-                if merged == sent {
+                if merged == sent && searching.is_none() {
                     return Ok(());
                 }
                 match done_rx.recv() {
                     Ok(Msg::Done(c)) => {
                         pending.insert(c.index, c);
+                    }
+                    Ok(Msg::Found { id, from, lf }) => {
+                        if let Some(sr) = searching.as_mut().filter(|sr| sr.id == id) {
+                            sr.found.insert(from, lf);
+                            sr.out -= 1;
+                        }
                     }
                     // The scope re-raises the worker's panic.
                     Ok(Msg::Panicked) | Err(_) => return Ok(()),
