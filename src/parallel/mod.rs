@@ -2,7 +2,7 @@
 //!
 //! The calling thread cuts the input into chunks at LF boundaries as the scan goes: a chunk
 //! that starts at `from` ends after the first LF at or after `from + chunk`. The cutter looks
-//! for it within [`WINDOW`] bytes itself; a line that goes on further (a giant line) is
+//! for it within [`cut::WINDOW`] bytes itself; a line that goes on further (a giant line) is
 //! searched by the workers, a chunk-sized piece each, several at once, and the first LF of the
 //! first piece that has one ends the chunk (up to `n - 1` pieces past it are searched for
 //! nothing). A giant line is not searched again: the worker that settles the chunk is told
@@ -30,13 +30,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::thread;
 
-use memchr::memchr;
+mod chunk;
+mod cut;
+mod record;
 
-use crate::block::RELEASE_EVERY;
+use chunk::settle_lines;
+use cut::{Cut, Searching, Span, cut, search};
+use record::{Discard, Rec, Recorder};
+
 use crate::decode::Event;
-use crate::lines::{Line, content_end, first_line_start};
-use crate::report::{Dropped, Malformed, Report};
-use crate::scanner::{At, Body, Scanner, Settled};
+use crate::lines::{Line, first_line_start};
+use crate::report::Report;
+use crate::scanner::Scanner;
 use crate::sink::Sink;
 use crate::source::Pager;
 
@@ -47,278 +52,9 @@ const IN_FLIGHT_PER_THREAD: usize = 2;
 /// A worker stops recording a chunk once its records take about this many bytes.
 const RECORD_BUDGET: usize = 2 << 20;
 /// LFs are searched in pieces of this size, releasing the pages behind each.
-const SEARCH_CHUNK: usize = 1 << 20;
+pub(super) const SEARCH_CHUNK: usize = 1 << 20;
 /// Progress is reported about this often (in bytes).
 const PROGRESS_STEP: usize = 16 << 20;
-
-/// A chunk of the input: whole lines.
-#[derive(Clone, Copy, Debug)]
-struct Span {
-    /// Its first byte: the start of a line.
-    from: usize,
-    /// One past its last byte: past an LF, or the end of the input.
-    to: usize,
-    /// No LF lies in `[lf_free_from, to - 1)` (the cutter searched those bytes).
-    lf_free_from: usize,
-    /// Whether the byte at `to - 1` is an LF.
-    ends_lf: bool,
-}
-
-/// The cutter looks this far past a nominal cut for its LF itself; a line that goes on
-/// further (a giant line) is searched by the workers, in pieces of the chunk size.
-const WINDOW: usize = 64 << 10;
-
-/// What the cutter found at the nominal cut of the chunk that starts at `from`: the chunk, or
-/// where the workers must search on (no LF within the window).
-enum Cut {
-    Chunk(Span),
-    SearchFrom { nominal: usize, at: usize },
-}
-
-/// Cuts the chunk that starts at `from`, when its LF is near the nominal cut.
-fn cut(data: &[u8], from: usize, chunk: usize) -> Cut {
-    let len = data.len();
-    let nominal = from.saturating_add(chunk);
-    if nominal >= len {
-        return Cut::Chunk(Span {
-            from,
-            to: len,
-            lf_free_from: len,
-            ends_lf: data.last() == Some(&b'\n'),
-        });
-    }
-    let window = len.min(nominal + WINDOW.min(chunk));
-    match memchr(b'\n', &data[nominal..window]) {
-        Some(i) => Cut::Chunk(Span {
-            from,
-            to: nominal + i + 1,
-            lf_free_from: nominal,
-            ends_lf: true,
-        }),
-        None if window == len => Cut::Chunk(Span {
-            from,
-            to: len,
-            lf_free_from: nominal,
-            ends_lf: false,
-        }),
-        None => Cut::SearchFrom {
-            nominal,
-            at: window,
-        },
-    }
-}
-
-/// The first LF in `data[from..to]`, searched in steps that release the pages behind them.
-fn search(data: &[u8], from: usize, to: usize, pager: &mut Pager<'_>) -> Option<usize> {
-    let mut at = from;
-    while at < to {
-        let stop = to.min(at + SEARCH_CHUNK);
-        if let Some(i) = memchr(b'\n', &data[at..stop]) {
-            pager.release_range(from, at + i);
-            return Some(at + i);
-        }
-        pager.release_range(at, stop);
-        at = stop;
-    }
-    None
-}
-
-/// A giant line's LF being searched by the workers, piece by piece.
-struct Searching {
-    /// Which search (results of an earlier one still arriving are ignored).
-    id: u64,
-    /// Where the chunk starts, and its nominal cut.
-    from: usize,
-    nominal: usize,
-    /// The next piece to hand out.
-    at: usize,
-    /// Every piece before this one has no LF.
-    checked: usize,
-    /// Pieces searched, by start: the LF found in each.
-    found: BTreeMap<usize, Option<usize>>,
-    /// Pieces handed out and not back.
-    out: usize,
-}
-
-impl Searching {
-    /// The chunk, once the pieces searched in order reach an LF or the end.
-    fn resolve(&mut self, len: usize, piece: usize) -> Option<Span> {
-        while let Some(lf) = self.found.remove(&self.checked) {
-            if let Some(lf) = lf {
-                return Some(Span {
-                    from: self.from,
-                    to: lf + 1,
-                    lf_free_from: self.nominal,
-                    ends_lf: true,
-                });
-            }
-            self.checked = len.min(self.checked + piece);
-        }
-        (self.checked >= len).then_some(Span {
-            from: self.from,
-            to: len,
-            lf_free_from: self.nominal,
-            ends_lf: false,
-        })
-    }
-}
-
-/// Where [`settle_lines`] got to.
-struct Reached {
-    /// The start of the first line not settled (`span.to` when all were).
-    pos: usize,
-    /// Lines settled.
-    lines: u64,
-    /// The sink asked to stop.
-    stopped: bool,
-}
-
-/// Settles the lines of `span` from `from` (a line start) on, numbering them after
-/// `before`, until the end of the span, a sink that stops, a shrunk mapping, or `pause` (asked
-/// before each line with the sink and the lines settled so far).
-#[allow(clippy::too_many_arguments)]
-fn settle_lines<S: Sink>(
-    scanner: &mut Scanner,
-    data: &[u8],
-    span: Span,
-    from: usize,
-    before: u64,
-    pager: &mut Pager<'_>,
-    report: &mut Report,
-    sink: &mut S,
-    pause: &mut dyn FnMut(&S, u64) -> bool,
-) -> Result<Reached, S::Error> {
-    let mut pos = from;
-    let mut lines = 0u64;
-    while pos < span.to {
-        if pause(sink, lines) || pager.shrunk().is_some() {
-            break;
-        }
-        pager.release_before(pos);
-        lines += 1;
-        let start = pos;
-        let limit = span.lf_free_from.min(span.to);
-        let mut at = start;
-        let term = loop {
-            if at >= limit {
-                // Past the cutter's search: the chunk's last byte ends this line.
-                break if span.ends_lf { span.to - 1 } else { span.to };
-            }
-            let stop = limit.min(at + SEARCH_CHUNK);
-            if let Some(i) = memchr(b'\n', &data[at..stop]) {
-                break at + i;
-            }
-            // Released at once (not at the watermark's step): several workers search at once.
-            pager.release_range(at, stop);
-            at = stop;
-        };
-        let has_lf = term < span.to;
-        pos = if has_lf { term + 1 } else { span.to };
-        let end = content_end(data, start, term);
-        let bytes = &data[start..end];
-        let at = At {
-            number: before + lines,
-            offset: start as u64,
-            len: bytes.len(),
-            has_lf,
-        };
-        // A long line read again by the probe: release what it has gone past, at every step
-        // of the probe (several workers may be in long lines at once).
-        let mut again = start;
-        let mut release = |i: usize| {
-            if start + i >= again + RELEASE_EVERY {
-                pager.release_range(again, start + i);
-                again = start + i;
-            }
-        };
-        let settled = scanner.settle(&at, Body::Whole(bytes), report, sink, &mut release)?;
-        pager.release_again_from(start);
-        match settled {
-            Settled::Go => {}
-            Settled::Stop => {
-                return Ok(Reached {
-                    pos,
-                    lines,
-                    stopped: true,
-                });
-            }
-            Settled::NeedWhole => unreachable!("a whole line is never sent back"),
-        }
-    }
-    Ok(Reached {
-        pos,
-        lines,
-        stopped: false,
-    })
-}
-
-/// One sink call a worker recorded, with its line number relative to the chunk.
-enum Rec {
-    Retained { number: u64, offset: u64, len: u64 },
-    Dropped(Box<Dropped>),
-    Malformed(Box<Malformed>),
-    Unclassified { number: u64, offset: u64, len: u64 },
-}
-
-/// The workers' sink: records the calls, in order.
-#[derive(Default)]
-struct Recorder {
-    recs: Vec<Rec>,
-    /// About how many bytes the records take.
-    bytes: usize,
-}
-
-impl Recorder {
-    fn push(&mut self, rec: Rec, extra: usize) -> Result<bool, crate::Error> {
-        self.bytes += std::mem::size_of::<Rec>() + extra;
-        self.recs.push(rec);
-        Ok(true)
-    }
-}
-
-impl Sink for Recorder {
-    type Error = crate::Error;
-
-    fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, crate::Error> {
-        let line = event.line();
-        let rec = Rec::Retained {
-            number: line.number(),
-            offset: line.offset(),
-            len: line.len() as u64,
-        };
-        self.push(rec, 0)
-    }
-
-    fn dropped(&mut self, entry: &Dropped) -> Result<bool, crate::Error> {
-        let extra = std::mem::size_of::<Dropped>() + entry.value.as_ref().map_or(0, String::len);
-        self.push(Rec::Dropped(Box::new(entry.clone())), extra)
-    }
-
-    fn malformed(&mut self, entry: &Malformed) -> Result<bool, crate::Error> {
-        let extra = std::mem::size_of::<Malformed>() + entry.error.len();
-        self.push(Rec::Malformed(Box::new(entry.clone())), extra)
-    }
-
-    fn unclassified(&mut self, number: u64, offset: u64, len: u64) -> Result<bool, crate::Error> {
-        let rec = Rec::Unclassified {
-            number,
-            offset,
-            len,
-        };
-        self.push(rec, 0)
-    }
-}
-
-/// A sink that takes everything: for counting lines again.
-struct Discard;
-
-impl Sink for Discard {
-    type Error = crate::Error;
-
-    fn retained(&mut self, _event: &mut Event<'_>) -> Result<bool, crate::Error> {
-        Ok(true)
-    }
-}
 
 /// What a worker is asked to do.
 enum Job {
