@@ -192,6 +192,18 @@ impl Summarizer {
 
     /// See [`ScannerBuilder::threads`]: a file, a spool or bytes are scanned on `n` threads
     /// (a reader is spooled first, so it is too). The summary is the same. Default: 1.
+    ///
+    /// ```
+    /// use spoolscan::{Profile, Summarizer};
+    ///
+    /// let line = br#"{"type":"result","subtype":"success","is_error":false,"result":"ok"}"#;
+    /// let data = [&b"{\"type\":\"system\"}\n".repeat(10_000)[..], line].concat();
+    /// let mut s = Summarizer::new(Profile::Claude);
+    /// let one = s.summarize(&data[..])?;
+    /// let four = s.threads(4).summarize(&data[..])?;
+    /// assert_eq!(one, four);
+    /// # Ok::<(), spoolscan::Error>(())
+    /// ```
     pub fn threads(&mut self, n: usize) -> &mut Summarizer {
         self.threads = n.max(1);
         self
