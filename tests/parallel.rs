@@ -365,3 +365,30 @@ fn summaries_are_the_same_with_threads() {
     assert_eq!(seq.report.oversize_unclassified, 40);
     assert_eq!(seq.report.lines, 120_081);
 }
+
+/// An absurd thread count is capped (no more workers than chunks, nor than 256), not an
+/// attempt to start millions of threads.
+#[test]
+fn a_huge_thread_count_is_capped() {
+    let data = b"{\"type\":\"error\"}\n{\"type\":\"x\"}\nnot json\n".repeat(2000);
+    let sel = || Selector::new().equals("type", ["error"]).unwrap();
+    let scan = |threads: usize, chunk: usize| {
+        let mut sink = Record {
+            calls: vec![],
+            stop_at: usize::MAX,
+        };
+        let report = Scanner::builder()
+            .select(sel())
+            .threads(threads)
+            .chunk_size(chunk)
+            .build()
+            .unwrap()
+            .scan_slice(&data, &mut sink)
+            .unwrap();
+        (sink.calls, report)
+    };
+    let seq = scan(1, 1 << 20);
+    assert_eq!(scan(usize::MAX, 64), seq);
+    assert_eq!(scan(1_000_000, 1), seq);
+    assert_eq!((seq.1.retained, seq.1.skipped), (2000, 4000));
+}

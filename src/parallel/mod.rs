@@ -47,6 +47,8 @@ use crate::source::Pager;
 
 /// The default nominal chunk size.
 pub(crate) const DEFAULT_CHUNK: usize = 8 << 20;
+/// At most this many workers, whatever `threads` says.
+const MAX_WORKERS: usize = 256;
 /// Chunks cut and not yet merged, per worker.
 const IN_FLIGHT_PER_THREAD: usize = 2;
 /// A worker stops recording a chunk once its records take about this many bytes.
@@ -286,9 +288,14 @@ pub(crate) fn run<S: Sink>(
     pager: &mut Pager<'_>,
     sink: &mut S,
 ) -> Result<Report, S::Error> {
-    let threads = scanner.config().threads.max(1);
     let chunk = scanner.config().chunk.max(1);
     let len = data.len();
+    // No more workers than chunks, nor than MAX_WORKERS.
+    let threads = scanner
+        .config()
+        .threads
+        .clamp(1, MAX_WORKERS)
+        .min(len / chunk + 1);
     let first = first_line_start(data);
     let mut merge = Merge {
         report: Report {
@@ -305,11 +312,43 @@ pub(crate) fn run<S: Sink>(
     let (done_tx, done_rx) = mpsc::channel::<Msg>();
     let workers: Vec<Scanner> = (0..threads).map(|_| scanner.rebuild()).collect();
     let merged: Result<(), S::Error> = thread::scope(|s| {
+        let mut spawned = 0;
         for w in workers {
             let (done, jobs, stop, p) = (done_tx.clone(), &job_rx, &stop, pager.at(first));
-            s.spawn(move || work(w, data, p, jobs, done, stop));
+            let worker = thread::Builder::new().name(format!("spoolscan-{spawned}"));
+            match worker.spawn_scoped(s, move || work(w, data, p, jobs, done, stop)) {
+                Ok(_) => spawned += 1,
+                Err(e) => {
+                    log::debug!("could not start a scan thread ({e}): {spawned} started");
+                    break;
+                }
+            }
         }
         drop(done_tx);
+        if spawned == 0 {
+            // Not one thread could start: the calling thread scans alone.
+            let span = Span {
+                from: first,
+                to: len,
+                lf_free_from: len,
+                ends_lf: data.last() == Some(&b'\n'),
+            };
+            let mut p = pager.at(first);
+            let report = &mut merge.report;
+            return settle_lines(
+                scanner,
+                data,
+                span,
+                first,
+                0,
+                &mut p,
+                report,
+                sink,
+                &mut |_, _| false,
+            )
+            .map(|_| ());
+        }
+        let threads = spawned;
         let mut go = || -> Result<(), S::Error> {
             let mut next = first;
             let (mut sent, mut merged) = (0usize, 0usize);
