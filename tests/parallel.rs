@@ -392,3 +392,55 @@ fn a_huge_thread_count_is_capped() {
     assert_eq!(scan(1_000_000, 1), seq);
     assert_eq!((seq.1.retained, seq.1.skipped), (2000, 4000));
 }
+
+/// `spoolscan scan --threads N` writes the same lines and the same report as `--threads 1`,
+/// also with `--max-count` (a sink that stops) and `--validate-all`.
+#[test]
+fn the_cli_output_is_the_same_with_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.ndjson");
+    let mut data = Vec::new();
+    let mut r = Rng(7);
+    while data.len() < 12 << 20 {
+        line(&mut r, &mut data);
+        data.extend_from_slice(if r.below(5) == 0 { b"\r\n" } else { b"\n" });
+    }
+    std::fs::write(&path, &data).unwrap();
+    let run = |threads: &str, extra: &[&str]| {
+        let stats = dir.path().join(format!("stats-{threads}.json"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_spoolscan"))
+            .args([
+                "scan",
+                "-q",
+                "--keep",
+                "type=error,turn.completed",
+                "--threads",
+                threads,
+            ])
+            .args(extra)
+            .arg("--stats")
+            .arg(&stats)
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.stdout, std::fs::read_to_string(&stats).unwrap())
+    };
+    for extra in [&[][..], &["--max-count", "5000"], &["--validate-all"]] {
+        let seq = run("1", extra);
+        assert!(!seq.0.is_empty());
+        assert!(seq.0.len() < data.len());
+        for threads in ["2", "5"] {
+            let par = run(threads, extra);
+            assert!(
+                par.0 == seq.0,
+                "output differs with --threads {threads} {extra:?}"
+            );
+            assert_eq!(par.1, seq.1, "--threads {threads} {extra:?}");
+        }
+    }
+}
