@@ -162,6 +162,7 @@ jq_filter() { # rules
   printf 'select(%s)' "${p# or }"
 }
 
+NPROC=$(nproc)
 RUNS="$OUT/runs.tsv"
 printf 'case\ttool\trep\twall\trss_kib\trc\tcount\tlines\n' >"$RUNS"
 SCRATCH="$OUT/scratch"
@@ -172,7 +173,7 @@ run_one() { # case tool rep -- cmd...
   shift 4
   local out="$SCRATCH/$c-$tool.out" err="$SCRATCH/$c-$tool.err" tf="$SCRATCH/$c-$tool.time"
   # spoolscan prints the retained lines (to /dev/null); its counts come from its report
-  [[ $tool == spoolscan ]] && out=/dev/null && rm -f "$SCRATCH/$c-spoolscan.stats"
+  [[ $tool == spoolscan* ]] && out=/dev/null && rm -f "$SCRATCH/$c-$tool.stats"
   cat "$FILE" >/dev/null
   t0=$EPOCHREALTIME
   /usr/bin/time -f '%e %M' -o "$tf" "$@" </dev/null >"$out" 2>"$err"
@@ -180,9 +181,9 @@ run_one() { # case tool rep -- cmd...
   t1=$EPOCHREALTIME
   wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b-a}')
   rss=$(tail -n 1 "$tf" | awk '{print $2}')
-  if [[ $tool == spoolscan ]]; then
+  if [[ $tool == spoolscan* ]]; then
     read -r count lines < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["retained"], d["lines"])' \
-      "$SCRATCH/$c-spoolscan.stats" 2>/dev/null) || count=NA
+      "$SCRATCH/$c-$tool.stats" 2>/dev/null) || count=NA
   else
     count=$(grep -oE '[0-9]+' "$out" | head -n 1)
   fi
@@ -212,12 +213,15 @@ while IFS='|' read -r c title kind rules expected; do
   filter=$(jq_filter "$rules")
   declare -a T_MEMCHR=("$OUT/memchr_count" "$FILE")
   declare -a T_SIMDJSON=("$OUT/simdjson_select" --mmap --batch "$batch" "${sj[@]}" "$FILE")
-  declare -a T_SPOOLSCAN=("$SPOOLSCAN" scan "$FILE" "${keep[@]}" --case-sensitive --stats "$SCRATCH/$c-spoolscan.stats" -q)
+  # One core (the CLI's default is every core), and every core (`--threads $(nproc)`).
+  declare -a T_SPOOLSCAN=("$SPOOLSCAN" scan "$FILE" "${keep[@]}" --case-sensitive --threads 1 --stats "$SCRATCH/$c-spoolscan.stats" -q)
+  declare -a T_SPOOLSCAN_MT=("$SPOOLSCAN" scan "$FILE" "${keep[@]}" --case-sensitive --threads "$NPROC" --stats "$SCRATCH/$c-spoolscan-mt.stats" -q)
   jq_cmd="jq -c '$filter' \"\$FILE\" | wc -l"
   {
     printf '%s\tmemchr\t%s\n' "$c" "memchr_count \$FILE"
     printf '%s\tsimdjson\t%s\n' "$c" "simdjson_select --mmap --batch $batch ${sj[*]} \$FILE"
-    printf '%s\tspoolscan\t%s\n' "$c" "spoolscan scan \$FILE ${keep[*]}${keep[*]:+ }--case-sensitive --stats R -q > /dev/null"
+    printf '%s\tspoolscan\t%s\n' "$c" "spoolscan scan \$FILE ${keep[*]}${keep[*]:+ }--case-sensitive --threads 1 --stats R -q > /dev/null"
+    printf '%s\tspoolscan-mt\t%s\n' "$c" "spoolscan scan \$FILE ${keep[*]}${keep[*]:+ }--case-sensitive --threads $NPROC --stats R -q > /dev/null"
     printf '%s\tjq\t%s\n' "$c" "$jq_cmd"
   } >>"$COMMANDS"
   log "case $c: $title ($(stat -c %s "$FILE") bytes)"
@@ -225,6 +229,7 @@ while IFS='|' read -r c title kind rules expected; do
     ((HAVE_MEMCHR)) && run_one "$c" memchr "$rep" -- "${T_MEMCHR[@]}"
     ((HAVE_SIMDJSON)) && run_one "$c" simdjson "$rep" -- "${T_SIMDJSON[@]}"
     run_one "$c" spoolscan "$rep" -- "${T_SPOOLSCAN[@]}"
+    run_one "$c" spoolscan-mt "$rep" -- "${T_SPOOLSCAN_MT[@]}"
     ((HAVE_JQ)) && run_one "$c" jq "$rep" -- bash -c "jq -c '$filter' \"\$1\" | wc -l" jq "$FILE"
   done
 done <<<"$CASE_TABLE"
@@ -284,15 +289,16 @@ print(f"- tools: {sh('target/release/spoolscan --version 2>/dev/null') or 'spool
       f"(`iterate_many`, On-Demand, -O3 -march=native, one thread; batch {int(os.environ['SMALL_BATCH']) >> 10} KiB, "
       f"{int(os.environ['BIG_BATCH']) >> 20} MiB for the transcript); {sh('jq --version') or 'no jq'}; "
       f"{sh('cc --version | head -n1')}; {sh('rustc --version')}")
-print(f"- method: one core per tool; the page cache warmed (`cat FILE > /dev/null`) before every run; "
+print(f"- method: one core per tool (`spoolscan-mt`: every core); the page cache warmed (`cat FILE > /dev/null`) before every run; "
       f"{os.environ['REPS']} run(s) per tool, interleaved; medians. Wall = `$EPOCHREALTIME` around "
       f"`/usr/bin/time -f '%e %M'` (includes process start-up), peak RSS = `%M` (mapped file pages "
       f"count); GB/s = 10^9 bytes/s; \"× memchr\" and \"× simdjson\" are speeds relative to those rows.")
 
 failures = []
-order = ["memchr", "simdjson", "spoolscan", "jq"]
+order = ["memchr", "simdjson", "spoolscan", "spoolscan-mt", "jq"]
 labels = {"memchr": "C `memchr` newline count, fresh mapping", "simdjson": "simdjson `iterate_many` (C++)",
-          "spoolscan": "spoolscan scan", "jq": "jq 1.x `select`"}
+          "spoolscan": "spoolscan scan --threads 1",
+          "spoolscan-mt": f"spoolscan scan --threads {os.cpu_count()}", "jq": "jq 1.x `select`"}
 labels["jq"] = f"{sh('jq --version') or 'jq'} `-c select(...)` \\| `wc -l`"
 for c, title, kind, rules, expected in cases:
     if c not in runs:
@@ -317,6 +323,9 @@ for c, title, kind, rules, expected in cases:
     ss = counts("spoolscan")
     ss_lines = counts("spoolscan", "lines")
     check("spoolscan lines vs the generator's lines", ss_lines, [gen_lines[kind]])
+    if "spoolscan-mt" in t:
+        check("spoolscan --threads N vs --threads 1, retained", counts("spoolscan-mt"), ss)
+        check("spoolscan --threads N vs --threads 1, lines", counts("spoolscan-mt", "lines"), ss_lines)
     if "memchr" in t:
         check("memchr newlines vs spoolscan lines", counts("memchr"), ss_lines)
     if "simdjson" in t:
@@ -345,12 +354,16 @@ for c, title, kind, rules, expected in cases:
         cnt = "/".join(counts(tool))
         if tool == "memchr":
             cnt += " newlines"
-        elif tool == "spoolscan":
+        elif tool.startswith("spoolscan"):
             cnt += f" (lines {'/'.join(ss_lines)})"
         print(f"| {labels[tool]} | {w:.3f} | {size / w / 1e9:.2f} | {rel('memchr')} | {rel('simdjson')} | "
               f"{rss:.1f} | {cnt} |")
     ratios = [f"spoolscan runs at {med[ref] / med['spoolscan']:.2f}× the speed of {ref}"
               for ref in ("memchr", "simdjson") if ref in med and "spoolscan" in med]
+    if "spoolscan-mt" in med and "spoolscan" in med:
+        ratios.append(f"with {os.cpu_count()} threads at {med['spoolscan'] / med['spoolscan-mt']:.2f}× "
+                      f"its one-thread speed" + (f" and {med['memchr'] / med['spoolscan-mt']:.2f}× "
+                                                 f"the C newline count" if "memchr" in med else ""))
     if ratios:
         print()
         print("; ".join(ratios) + ".")

@@ -145,6 +145,7 @@ mod error;
 mod events;
 mod follow;
 mod lines;
+mod parallel;
 mod probe;
 mod profile;
 mod report;

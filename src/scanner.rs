@@ -46,6 +46,10 @@ pub(crate) struct Config {
     pub(crate) mmap: bool,
     /// Where readers (and files, with `mmap(false)`) are spooled.
     pub(crate) spool_dir: Option<PathBuf>,
+    /// Worker threads for a scan of a whole input (1: sequential; see `parallel`).
+    pub(crate) threads: usize,
+    /// Nominal chunk size of a parallel scan.
+    pub(crate) chunk: usize,
 }
 
 /// Builds a [`Scanner`].
@@ -86,6 +90,8 @@ impl ScannerBuilder {
                 validate_all: false,
                 mmap: true,
                 spool_dir: None,
+                threads: 1,
+                chunk: crate::parallel::DEFAULT_CHUNK,
             },
         }
     }
@@ -160,6 +166,46 @@ impl ScannerBuilder {
     /// Default: the system temporary directory.
     pub fn spool_dir(&mut self, dir: impl Into<PathBuf>) -> &mut ScannerBuilder {
         self.config.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// Threads to scan a whole input with (0 is read as 1): [`Scanner::scan_path`],
+    /// [`Scanner::scan_file`] and [`Scanner::scan_slice`] cut the input into chunks at LF
+    /// boundaries and settle them on `n` worker threads, while the calling thread hands the
+    /// results to the sink in file order. The sink sees the same calls, with the same line
+    /// numbers and offsets, and the scan returns the same report as with one thread (a sink
+    /// that stops the scan stops the workers too). The sink itself is called on the calling
+    /// thread only, so it need not be `Send`.
+    ///
+    /// Inputs that arrive as they are scanned stay sequential whatever `n`:
+    /// [`Scanner::scan_reader`] and the follower.
+    ///
+    /// ```
+    /// use spoolscan::{Scanner, sinks::Raw};
+    ///
+    /// let data = b"{\"a\":1}\nnot json\n{\"b\":2}\n".repeat(1000);
+    /// let mut numbers = vec![];
+    /// let report = Scanner::builder().threads(2).build()?.scan_slice(&data, Raw::new(|line| {
+    ///     numbers.push(line.number());
+    ///     Ok(true)
+    /// }))?;
+    /// assert_eq!(numbers.len(), 2000);
+    /// assert!(numbers.windows(2).all(|w| w[0] < w[1]));
+    /// assert_eq!((report.retained, report.malformed_total), (2000, 1000));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// Default: 1.
+    pub fn threads(&mut self, n: usize) -> &mut ScannerBuilder {
+        self.config.threads = n.max(1);
+        self
+    }
+
+    /// The nominal size of the chunks of a parallel scan (a chunk ends at the first LF at or
+    /// after it). For tests; 0 is read as 1. Default: 8 MiB.
+    #[doc(hidden)]
+    pub fn chunk_size(&mut self, bytes: usize) -> &mut ScannerBuilder {
+        self.config.chunk = bytes.max(1);
         self
     }
 
@@ -362,6 +408,9 @@ impl Scanner {
         pager: &mut Pager<'_>,
         sink: &mut S,
     ) -> Result<Report, S::Error> {
+        if self.config.threads > 1 && data.len() > self.config.chunk {
+            return crate::parallel::run(self, data, pager, sink);
+        }
         let len = data.len();
         let mut report = Report {
             bytes: len as u64,

@@ -274,6 +274,16 @@ impl<'m> Pager<'m> {
         }
     }
 
+    /// A pager over the same mapping for a scan that starts at `offset` (a chunk of a
+    /// parallel scan): it releases nothing before `offset`.
+    pub(crate) fn at(&self, offset: usize) -> Pager<'m> {
+        Pager {
+            map: self.map,
+            released: offset,
+            page: self.page,
+        }
+    }
+
     /// The error to end the scan with when the mapped file shrank under it (see
     /// [`Mapped::shrunk`]): checked by the scan loop at each line.
     #[inline]

@@ -25,6 +25,8 @@ const CODEX: [&str; 4] = [
 
 const MIB: usize = 1 << 20;
 const SLACK_KIB: i64 = 16 * 1024;
+/// What each worker of a parallel scan may add to the peak.
+const PER_THREAD_KIB: i64 = 4 * 1024;
 
 /// Writes a Codex-style transcript and returns (bytes, expected retained lines).
 ///
@@ -96,15 +98,28 @@ struct Run {
     report: serde_json::Value,
 }
 
-/// Runs `spoolscan scan` on `input` (as a path, or piped through stdin) in a fresh process.
+/// Runs `spoolscan scan --threads 1` on `input` (as a path, or piped through stdin) in a
+/// fresh process. (The CLI's default is the available cores: these bounds are the sequential
+/// scan's, whatever the machine; see `peak_rss_with_threads_is_bounded`.)
 fn run(input: &Path, dir: &Path, via_pipe: bool) -> Run {
+    run_with(input, dir, via_pipe, 1)
+}
+
+/// [`run`] with `--threads N`.
+fn run_with(input: &Path, dir: &Path, via_pipe: bool, threads: usize) -> Run {
     let report = dir.join(if via_pipe { "pipe.json" } else { "file.json" });
     let mut cmd = peak::command(env!("CARGO_BIN_EXE_spoolscan"));
-    cmd.args(["scan", "--quiet", "--stats"])
-        .arg(&report)
-        .args(CODEX)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+    cmd.args([
+        "scan",
+        "--quiet",
+        "--threads",
+        &threads.to_string(),
+        "--stats",
+    ])
+    .arg(&report)
+    .args(CODEX)
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit());
     if via_pipe {
         cmd.arg("-").stdin(Stdio::piped());
     } else {
@@ -145,6 +160,34 @@ fn peak_rss_is_independent_of_file_and_skipped_line_size() {
             "peak RSS grew by {} KiB (> {SLACK_KIB} KiB) on a {} MiB input",
             l.peak.maxrss_kib - t.peak.maxrss_kib,
             bytes >> 20
+        );
+    }
+}
+
+/// The parallel scan (`--threads N`) of the large transcript: its peak RSS may exceed the
+/// tiny run's by the sequential 16 MiB plus [`PER_THREAD_KIB`] per worker (each worker holds
+/// the pages it is reading, its scanner's buffers and the records of a chunk; the chunks in
+/// flight are bounded), and it reports what the sequential scan reports.
+#[test]
+fn peak_rss_with_threads_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = dir.path().join("tiny.ndjson");
+    let large = dir.path().join("large.ndjson");
+    write_transcript(&tiny, 0);
+    let (bytes, large_retained) = write_transcript(&large, 7);
+    let t = run(&tiny, dir.path(), false);
+    let seq = run(&large, dir.path(), false);
+    for threads in [2, 4] {
+        let l = run_with(&large, dir.path(), false, threads);
+        eprintln!("threads {threads}: tiny {:?}, large {:?}", t.peak, l.peak);
+        assert_eq!(l.report, seq.report);
+        assert_eq!(l.report["retained"], large_retained);
+        assert_eq!(l.report["bytes"], bytes);
+        let bound = SLACK_KIB + threads as i64 * PER_THREAD_KIB;
+        let grew = l.peak.maxrss_kib - t.peak.maxrss_kib;
+        assert!(
+            grew <= bound,
+            "peak RSS grew by {grew} KiB (> {bound} KiB) with {threads} threads"
         );
     }
 }
@@ -214,15 +257,20 @@ fn a_line_read_whole_by_the_probe_is_released_as_it_goes() {
         }
         w.into_inner().unwrap().sync_all().unwrap();
     }
-    let l = run(&path, dir.path(), false);
-    eprintln!("{:?}", l.peak);
-    assert_eq!(l.report["skipped"], 16, "{}", l.report);
-    assert_eq!(l.report["oversize_skipped"], 0, "{}", l.report);
-    assert!(
-        l.peak.file_kib <= 10 * 1024,
-        "RssFile reached {} KiB while reading 16 MiB lines",
-        l.peak.file_kib
-    );
+    // Sequential, then with workers that each read 16 MiB lines at once (and a cutter that
+    // searches ahead): each may hold a few MiB more.
+    for threads in [1, 2] {
+        let l = run_with(&path, dir.path(), false, threads);
+        eprintln!("threads {threads}: {:?}", l.peak);
+        assert_eq!(l.report["skipped"], 16, "{}", l.report);
+        assert_eq!(l.report["oversize_skipped"], 0, "{}", l.report);
+        let bound = 10 * 1024 + (threads as i64 - 1) * PER_THREAD_KIB;
+        assert!(
+            l.peak.file_kib <= bound,
+            "RssFile reached {} KiB (> {bound}) while reading 16 MiB lines on {threads} threads",
+            l.peak.file_kib
+        );
+    }
 }
 
 /// `spoolscan run` of a child that writes 512 MiB of NDJSON with 64 MiB skipped lines: the

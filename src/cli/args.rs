@@ -111,6 +111,11 @@ pub struct Limits {
     pub no_mmap: bool,
 }
 
+/// The default of `--threads` and the threads of `summarize` and `run`: the available cores.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 impl Limits {
     /// Applies the limits to a builder.
     pub fn apply(&self, b: &mut ScannerBuilder) {

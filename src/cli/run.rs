@@ -100,7 +100,8 @@ impl RunArgs {
         s.probe(limits.probe)
             .max_line(limits.max_line)
             .ceiling(limits.ceiling)
-            .mmap(!limits.no_mmap);
+            .mmap(!limits.no_mmap)
+            .threads(super::args::cores());
         s
     }
 }
@@ -200,6 +201,8 @@ pub fn run(args: &RunArgs) -> Result<(), Exit> {
 /// `$SPOOLSCAN_DIR`, else the system temporary directory).
 fn scanner(args: &RunArgs, dir: Option<&std::path::Path>) -> Result<Scanner, Exit> {
     let mut b = args.options.builder().map_err(Exit::Usage)?;
+    // The scan starts once the command has finished: its spool can be scanned on every core.
+    b.threads(super::args::cores());
     if let Some(d) = dir {
         b.spool_dir(d);
     }

@@ -34,8 +34,8 @@ pub struct ScanArgs {
     /// there, and files not reached get no report.
     #[arg(long, short = 'm', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_count: Option<u64>,
-    /// Threads to scan with (at least 1). Accepted for forward compatibility: the scan is
-    /// sequential for now, whatever N.
+    /// Threads to scan a FILE with (at least 1; default: the available cores). Stdin from a
+    /// pipe and --follow are scanned on one thread whatever N.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub threads: Option<u64>,
     /// No progress bar.
@@ -197,10 +197,15 @@ pub fn scan_input<S: Sink>(
 }
 
 pub fn run(args: &ScanArgs) -> Result<(), Exit> {
+    let threads = match args.threads {
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        None => super::args::cores(),
+    };
     let mut scanner = args
         .options
         .builder()
         .map_err(Exit::Usage)?
+        .threads(threads)
         .build()
         .map_err(|e| Exit::Usage(e.to_string()))?;
     let stdout = io::stdout();

@@ -39,7 +39,8 @@ pub fn run(args: &SummarizeArgs) -> i32 {
     s.probe(args.limits.probe)
         .max_line(args.limits.max_line)
         .ceiling(args.limits.ceiling)
-        .mmap(!args.limits.no_mmap);
+        .mmap(!args.limits.no_mmap)
+        .threads(super::args::cores());
     let result = match &args.file {
         Some(p) if p.as_os_str() != "-" => s.summarize(p),
         _ => s.summarize(io::stdin().lock()),

@@ -69,6 +69,7 @@ pub struct Summarizer {
     limits: Limits,
     mmap: bool,
     pub(super) spool_dir: Option<PathBuf>,
+    threads: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -90,6 +91,7 @@ impl Summarizer {
             },
             mmap: true,
             spool_dir: None,
+            threads: 1,
         }
     }
 
@@ -125,9 +127,29 @@ impl Summarizer {
         self
     }
 
+    /// See [`ScannerBuilder::threads`]: a file, a spool or bytes are scanned on `n` threads
+    /// (a reader is spooled first, so it is too). The summary is the same. Default: 1.
+    ///
+    /// ```
+    /// use spoolscan::{Profile, Summarizer};
+    ///
+    /// let line = br#"{"type":"result","subtype":"success","is_error":false,"result":"ok"}"#;
+    /// let data = [&b"{\"type\":\"system\"}\n".repeat(10_000)[..], line].concat();
+    /// let mut s = Summarizer::new(Profile::Claude);
+    /// let one = s.summarize(&data[..])?;
+    /// let four = s.threads(4).summarize(&data[..])?;
+    /// assert_eq!(one, four);
+    /// # Ok::<(), spoolscan::Error>(())
+    /// ```
+    pub fn threads(&mut self, n: usize) -> &mut Summarizer {
+        self.threads = n.max(1);
+        self
+    }
+
     pub(super) fn builder(&self, selector: Selector) -> ScannerBuilder {
         let mut b = ScannerBuilder::new();
         b.select(selector)
+            .threads(self.threads)
             .probe(self.limits.probe)
             .max_line(self.limits.max_line)
             .ceiling(self.limits.ceiling)

@@ -1,0 +1,73 @@
+//! The workers' recording sink, and a sink that discards.
+
+use crate::decode::Event;
+use crate::report::{Dropped, Malformed};
+use crate::sink::Sink;
+
+/// One sink call a worker recorded, with its line number relative to the chunk.
+pub(super) enum Rec {
+    Retained { number: u64, offset: u64, len: u64 },
+    Dropped(Box<Dropped>),
+    Malformed(Box<Malformed>),
+    Unclassified { number: u64, offset: u64, len: u64 },
+}
+
+/// The workers' sink: records the calls, in order.
+#[derive(Default)]
+pub(super) struct Recorder {
+    pub(super) recs: Vec<Rec>,
+    /// About how many bytes the records take.
+    pub(super) bytes: usize,
+}
+
+impl Recorder {
+    fn push(&mut self, rec: Rec, extra: usize) -> Result<bool, crate::Error> {
+        self.bytes += std::mem::size_of::<Rec>() + extra;
+        self.recs.push(rec);
+        Ok(true)
+    }
+}
+
+impl Sink for Recorder {
+    type Error = crate::Error;
+
+    fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, crate::Error> {
+        let line = event.line();
+        let rec = Rec::Retained {
+            number: line.number(),
+            offset: line.offset(),
+            len: line.len() as u64,
+        };
+        self.push(rec, 0)
+    }
+
+    fn dropped(&mut self, entry: &Dropped) -> Result<bool, crate::Error> {
+        let extra = std::mem::size_of::<Dropped>() + entry.value.as_ref().map_or(0, String::len);
+        self.push(Rec::Dropped(Box::new(entry.clone())), extra)
+    }
+
+    fn malformed(&mut self, entry: &Malformed) -> Result<bool, crate::Error> {
+        let extra = std::mem::size_of::<Malformed>() + entry.error.len();
+        self.push(Rec::Malformed(Box::new(entry.clone())), extra)
+    }
+
+    fn unclassified(&mut self, number: u64, offset: u64, len: u64) -> Result<bool, crate::Error> {
+        let rec = Rec::Unclassified {
+            number,
+            offset,
+            len,
+        };
+        self.push(rec, 0)
+    }
+}
+
+/// A sink that takes everything: for counting lines again.
+pub(super) struct Discard;
+
+impl Sink for Discard {
+    type Error = crate::Error;
+
+    fn retained(&mut self, _event: &mut Event<'_>) -> Result<bool, crate::Error> {
+        Ok(true)
+    }
+}
