@@ -2,7 +2,7 @@
 orjson per line (when installed) and the seed's readline-with-cap reader. Each method runs
 in a fresh interpreter; prints throughput (MB/s of input) and peak RSS (VmHWM).
 
-    python python/bench/compare.py [--size MiB] [--dir DIR] [--keep-files]
+    python python/bench/compare.py [--size MiB] [--small-size MiB] [--dir DIR] [--keep-files]
 
 Inputs, generated once into DIR (default: a temporary directory):
   transcript  fake Codex output (python/tests/fake_codex.py): giant tool outputs of 1, 6 and
@@ -141,6 +141,8 @@ def small_log(path, size):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=256, help="input size in MiB (default 256)")
+    ap.add_argument("--small-size", type=int, default=None,
+                    help="size of the small-line log in MiB (default: --size)")
     ap.add_argument("--dir", default=None)
     ap.add_argument("--keep-files", action="store_true")
     args = ap.parse_args()
@@ -151,7 +153,7 @@ def main():
         with open(inputs["transcript"], "wb") as f:
             subprocess.run([sys.executable, str(FAKE), str(args.size)], stdout=f, check=True)
     if not inputs["small"].exists():
-        small_log(inputs["small"], args.size << 20)
+        small_log(inputs["small"], (args.small_size or args.size) << 20)
     try:
         import orjson  # noqa: F401
         methods = list(METHODS)
@@ -170,14 +172,15 @@ def main():
             code = COMMON + textwrap.dedent(METHODS[m])
             out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
             if out.returncode != 0:
-                rows.append((name, m, "failed", out.stderr.strip().splitlines()[-1][:60], ""))
+                rows.append((f"{name} ({size >> 20} MiB)", m, "failed", out.stderr.strip().splitlines()[-1][:60], ""))
                 continue
             r = json.loads(out.stdout)
             kept_by[m] = r["kept"]
-            rows.append((name, m, f"{size / r['seconds'] / 1e6:,.0f}", f"{r['hwm_kib'] / 1024:,.0f}", r["kept"]))
+            label = f"{name} ({size >> 20} MiB)"
+            rows.append((label, m, f"{size / r['seconds'] / 1e6:,.0f}", f"{r['hwm_kib'] / 1024:,.0f}", r["kept"]))
         if len(set(kept_by.values())) > 1:
             print(f"warning: the methods disagree on {name}: {kept_by}", file=sys.stderr)
-    print(f"| input ({args.size} MiB) | method | MB/s | peak RSS (MiB) | lines kept |")
+    print("| input | method | MB/s | peak RSS (MiB) | lines kept |")
     print("| --- | --- | ---: | ---: | ---: |")
     for row in rows:
         print("| " + " | ".join(str(c) for c in row) + " |")
