@@ -1,0 +1,259 @@
+//! The probe against its seed table and hostile cases.
+
+use super::*;
+use crate::select::Selector;
+
+fn codex() -> Probe {
+    let sel = Selector::new()
+        .equals("type", ["turn.completed", "error", "turn.failed"])
+        .unwrap()
+        .equals("item.type", ["agent_message"])
+        .unwrap();
+    Probe::new(&sel, false)
+}
+
+fn exact(p: &mut Probe, line: &str) -> Outcome {
+    p.classify(line.as_bytes(), true)
+}
+
+fn retained(o: Outcome) -> bool {
+    matches!(o, Outcome::Retain(_))
+}
+
+#[test]
+fn seed_table() {
+    let mut p = codex();
+    // (line, retained?) -- every line here is decided within the line.
+    let table: &[(&str, bool)] = &[
+        (r#"{"type":"error"}"#, true),
+        (r#"{"type":"ERROR"}"#, true),
+        (r#"{"type":"err\u006fr"}"#, true),
+        (r#"{"typ\u0065":"error"}"#, true),
+        (r#"{"type":"errors"}"#, false),
+        (
+            r#"{"type":"item.completed","item":{"type":"agent_message"}}"#,
+            true,
+        ),
+        (
+            r#"{"type":"item.completed","item":{"type":"agent\u005fmessage"}}"#,
+            true,
+        ),
+        (r#"{"item":{"id":1,"type":"agent_message"}}"#, true),
+        (r#"{"item":{"item":{"type":"agent_message"}}}"#, false),
+        (r#"{"payload":{"type":"error"}}"#, false),
+        (r#"{"text":"\"type\":\"error\""}"#, false),
+        (r#"{"output":"{\"type\":\"error\"}","type":"x"}"#, false),
+        (r#"{"type":5}"#, false),
+        (r#"{"type":null}"#, false),
+        (r#"{"type":["error"]}"#, false),
+        (r#"{"type":{"type":"error"}}"#, false),
+        (r#"{"type":"x","type":"error"}"#, false),
+        (r#"{"type":"error","type":"x"}"#, true),
+        (r#"{"item":"agent_message"}"#, false),
+        (
+            r#"{"item":{"type":"x"},"item":{"type":"agent_message"}}"#,
+            false,
+        ),
+        (r#"{"type.x":"error","item.type":"agent_message"}"#, false),
+        (r#"  {  "type" : "error" }  "#, true),
+        (r#"{}"#, false),
+        (r#"{"a":[{"b":"}"}],"type":"error"}"#, true),
+    ];
+    for (line, want) in table {
+        let got = exact(&mut p, line);
+        assert_eq!(retained(got), *want, "{line}: {got:?}");
+        if !want {
+            assert_eq!(got, Outcome::Skip, "{line}");
+        }
+    }
+}
+
+#[test]
+fn non_objects_and_garbage() {
+    let mut p = codex();
+    for line in [
+        "[1,2]", "\"s\"", "42", "-1", "true", "false", "null", "[", "nul",
+    ] {
+        assert_eq!(exact(&mut p, line), Outcome::NotObject, "{line}");
+    }
+    for line in [
+        "Reading prompt from stdin...",
+        "\x0c{}",
+        "}",
+        "{\"type\":\"x\"]",
+    ] {
+        assert!(
+            matches!(exact(&mut p, line), Outcome::Malformed { .. }),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn syntax_errors_before_decision() {
+    let mut p = codex();
+    // The item.type rule is still open when the bracket mismatch is seen.
+    let o = exact(&mut p, r#"{"type":"turn.started","n":[1,2}"#);
+    assert_eq!(
+        o,
+        Outcome::Malformed {
+            at: 31,
+            what: "mismatched bracket"
+        }
+    );
+    // Decided before the garbage: skipped, not malformed (the probe is not a validator).
+    assert_eq!(
+        exact(
+            &mut p,
+            r#"{"type":"item.started","item":{"type":"x","x":tru}}"#
+        ),
+        Outcome::Skip
+    );
+    assert!(matches!(
+        exact(&mut p, r#"{"type":"turn.completed","usage":{"in"#),
+        Outcome::Retain(_)
+    ));
+    assert!(matches!(
+        exact(&mut p, r#"{"type":"x","#),
+        Outcome::Malformed { .. }
+    ));
+    assert!(matches!(
+        exact(&mut p, r#"{"type":"\ud800"}"#),
+        Outcome::Malformed { .. }
+    ));
+    assert!(matches!(
+        exact(&mut p, r#"{"type":"\q"}"#),
+        Outcome::Malformed { .. }
+    ));
+}
+
+#[test]
+fn probe_boundary() {
+    let mut p = codex();
+    let line = br#"{"type":"error"}"#;
+    // The closing quote must lie inside the window.
+    assert_eq!(p.classify(&line[..14], false), Outcome::Undecided);
+    assert!(retained(p.classify(&line[..15], false)));
+    let skip = br#"{"type":"x","item":{"type":"reasoning"}}"#;
+    for n in 0..skip.len() {
+        let o = p.classify(&skip[..n], false);
+        assert!(o == Outcome::Undecided || o == Outcome::Skip, "{n}: {o:?}");
+    }
+    assert_eq!(p.classify(skip, false), Outcome::Skip);
+}
+
+#[test]
+fn type_after_a_huge_field() {
+    let mut p = codex();
+    let mut line = br#"{"aggregated_output":""#.to_vec();
+    line.extend(std::iter::repeat_n(b'x', 4 << 20));
+    line.extend_from_slice(br#"\"type\":\"error\"","type":"error"}"#);
+    assert!(retained(p.classify(&line, true)));
+    assert_eq!(p.classify(&line, false), Outcome::Retain(0));
+    assert_eq!(p.classify(&line[..4096], false), Outcome::Undecided);
+}
+
+#[test]
+fn deep_nesting_uses_bounded_stack() {
+    let mut p = codex();
+    let n = 200_000;
+    let mut line = br#"{"x":"#.to_vec();
+    line.extend(std::iter::repeat_n(b'[', n));
+    line.extend(std::iter::repeat_n(b']', n));
+    line.extend_from_slice(br#","type":"error"}"#);
+    assert!(retained(p.classify(&line, true)));
+    let mut line = br#"{"x":"#.to_vec();
+    line.extend(std::iter::repeat_n(b'{', n));
+    assert_eq!(p.classify(&line, false), Outcome::Undecided);
+    assert!(matches!(p.classify(&line, true), Outcome::Malformed { .. }));
+}
+
+#[test]
+fn case_sensitive_and_contains() {
+    let sel = Selector::new()
+        .equals("type", ["Error"])
+        .unwrap()
+        .contains("item.text", ["TODO"])
+        .unwrap();
+    let mut cs = Probe::new(&sel, true);
+    let mut ci = Probe::new(&sel, false);
+    for (line, want_cs, want_ci) in [
+        (r#"{"type":"Error"}"#, true, true),
+        (r#"{"type":"error"}"#, false, true),
+        (r#"{"item":{"text":"a TODO b"}}"#, true, true),
+        (r#"{"item":{"text":"a todo b"}}"#, false, true),
+        (r#"{"item":{"text":"a t\u004fdo b"}}"#, false, true),
+        (r#"{"item":{"text":["TODO"]}}"#, false, false),
+    ] {
+        assert_eq!(retained(exact(&mut cs, line)), want_cs, "cs {line}");
+        assert_eq!(retained(exact(&mut ci, line)), want_ci, "ci {line}");
+    }
+}
+
+#[test]
+fn matched_value_keeps_spelling() {
+    let mut p = codex();
+    assert!(retained(exact(&mut p, r#"{"type":"ERR\u004fR"}"#)));
+    assert_eq!(p.matched_value(), b"ERROR");
+    let sel = Selector::new().contains("t", ["x"]).unwrap();
+    let mut p = Probe::new(&sel, false);
+    let long = format!(r#"{{"t":"X{}"}}"#, "é".repeat(200));
+    assert!(retained(exact(&mut p, &long)));
+    assert!(p.matched_value().len() <= VALUE_CUT);
+    assert!(std::str::from_utf8(p.matched_value()).is_ok());
+}
+
+/// Thousands of values on one path and thousands of paths (looked up through hash maps)
+/// give what the rules give one by one: the first rule that matches.
+#[test]
+fn many_rules_agree_with_one_by_one() {
+    let values: Vec<String> = (0..3000).map(|i| format!("Event{i}")).collect();
+    let mut sel = Selector::new()
+        .contains("msg", ["needle"])
+        .unwrap()
+        .equals("type", values.iter().map(String::as_str))
+        .unwrap();
+    for i in 0..2000 {
+        sel = sel.equals(&format!("k{i}.x"), [format!("v{i}")]).unwrap();
+    }
+    sel = sel.equals("type", ["event7", "late"]).unwrap();
+    for case_sensitive in [false, true] {
+        let mut p = Probe::new(&sel, case_sensitive);
+        // (line, the index of the first rule that should match)
+        let table: Vec<(String, Option<usize>)> = vec![
+            (r#"{"type":"Event17"}"#.into(), Some(1)),
+            (
+                r#"{"type":"event17"}"#.into(),
+                (!case_sensitive).then_some(1),
+            ),
+            (r#"{"type":"Event3000"}"#.into(), None),
+            (r#"{"type":"late"}"#.into(), Some(2002)),
+            (
+                r#"{"type":"event7"}"#.into(),
+                Some(if case_sensitive { 2002 } else { 1 }),
+            ),
+            (r#"{"msg":"a needle","type":"Event1"}"#.into(), Some(0)),
+            (r#"{"type":"Event1","msg":"a needle"}"#.into(), Some(1)),
+            (r#"{"k1999":{"x":"v1999"}}"#.into(), Some(2001)),
+            (r#"{"k1999":{"x":"v1998"},"k5":{"x":"v5"}}"#.into(), Some(7)),
+            (r#"{"k2000":{"x":"v2000"}}"#.into(), None),
+            (r#"{"typ\u0065":"Ev\u0065nt9"}"#.into(), Some(1)),
+        ];
+        for (line, want) in table {
+            let got = exact(&mut p, &line);
+            let want = want.map_or(Outcome::Skip, Outcome::Retain);
+            assert_eq!(got, want, "{line} (case_sensitive: {case_sensitive})");
+        }
+    }
+}
+
+#[test]
+fn unescape_cases() {
+    let mut out = Vec::new();
+    unescape(br#"a\"b\\c\/\n\u00e9\ud83d\ude00"#, &mut out).unwrap();
+    assert_eq!(out, "a\"b\\c/\né😀".as_bytes());
+    assert!(unescape(br"\ud800", &mut out).is_err());
+    assert!(unescape(br"\udc00", &mut out).is_err());
+    assert!(unescape(br"\u12", &mut out).is_err());
+    assert!(unescape(br"\", &mut out).is_err());
+}
