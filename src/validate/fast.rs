@@ -1,11 +1,62 @@
 //! The fast walk: a table-driven pushdown automaton over the tokens of the index. The next
-//! state comes from a table indexed by the state and the token's class, and the stack holds
-//! the state to return to when a container closes, so a token costs a few loads and no
-//! branch on its kind (only numbers and literals are looked at byte by byte). It only says
-//! whether the line is valid; the precise walk explains an invalid line.
+//! state comes from a table indexed by the state and the token's class; only brackets touch
+//! the stack (it holds the state to return to when a container closes), and only numbers and
+//! literals are looked at byte by byte. It only says whether the line is valid; the precise
+//! walk explains an invalid line.
 
-use super::{Blocks, MAX_DEPTH, scalar_value};
+use super::{Blocks, MAX_DEPTH, delimiter};
 use crate::simd::Kernel;
+
+/// Whether the number or literal at `w[at]` is valid (what `scalar_value` says, without
+/// building its error).
+#[inline(always)]
+fn scalar_ok(w: &[u8], at: usize) -> bool {
+    let rest = &w[at..];
+    let delimited = |n: usize| delimiter(rest.get(n));
+    match rest[0] {
+        b'0'..=b'9' | b'-' => number_ok(rest),
+        b't' => rest.starts_with(b"true") && delimited(4),
+        b'n' => rest.starts_with(b"null") && delimited(4),
+        b'f' => rest.starts_with(b"false") && delimited(5),
+        _ => false,
+    }
+}
+
+/// Whether `r` starts with a valid number followed by a delimiter (or its end).
+#[inline(always)]
+fn number_ok(r: &[u8]) -> bool {
+    let digits = |mut i: usize| {
+        while i < r.len() && r[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = (r[0] == b'-') as usize;
+    match r.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i = digits(i + 1),
+        _ => return false,
+    }
+    if r.get(i) == Some(&b'.') {
+        let j = digits(i + 1);
+        if j == i + 1 {
+            return false;
+        }
+        i = j;
+    }
+    if let Some(b'e' | b'E') = r.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = r.get(i) {
+            i += 1;
+        }
+        let j = digits(i);
+        if j == i {
+            return false;
+        }
+        i = j;
+    }
+    delimiter(r.get(i))
+}
 
 // Token classes.
 const OPEN_OBJ: u8 = 0;
@@ -97,9 +148,8 @@ static NEXT: [[u8; CLASSES]; STATES] = {
 /// Whether `w` is one valid JSON value (but for UTF-8, checked elsewhere).
 #[inline(always)]
 pub(super) fn valid<K: Kernel>(w: &[u8]) -> bool {
-    // The states to return to, one per open container. Every token writes the slot above the
-    // top (harmless unless it opens a container), and `depth` never passes MAX_DEPTH.
-    let mut stack = [0u8; MAX_DEPTH + 1];
+    // The states to return to, one per open container; `depth` never passes MAX_DEPTH.
+    let mut stack = [0u8; MAX_DEPTH];
     let mut depth = 0usize;
     let mut state = TOP;
     let mut blocks = Blocks::new(w);
@@ -113,19 +163,25 @@ pub(super) fn valid<K: Kernel>(w: &[u8]) -> bool {
             let at = j + tokens.trailing_zeros() as usize;
             tokens &= tokens - 1;
             let class = CLASS[w[at] as usize];
-            let mut next = NEXT[state as usize][class as usize];
-            stack[depth] = AFTER[state as usize];
-            depth += (class <= OPEN_ARR && next != ERR) as usize;
-            if depth > MAX_DEPTH {
-                return false;
+            let next = NEXT[state as usize][class as usize];
+            if class <= OPEN_ARR {
+                if next == ERR || depth == MAX_DEPTH {
+                    return false;
+                }
+                stack[depth] = AFTER[state as usize];
+                depth += 1;
+                state = next;
+            } else if next == POP {
+                depth -= 1;
+                state = stack[depth];
+            } else if class == SCALAR {
+                if next == ERR || !scalar_ok(w, at) {
+                    return false;
+                }
+                state = next;
+            } else {
+                state = next;
             }
-            let pop = next == POP;
-            depth -= pop as usize;
-            next = if pop { stack[depth] } else { next };
-            if class == SCALAR && next != ERR && scalar_value(w, at).is_err() {
-                next = ERR;
-            }
-            state = next;
         }
         if state == ERR {
             return false;

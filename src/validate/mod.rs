@@ -205,6 +205,11 @@ impl<'w> Blocks<'w> {
         while esc != 0 {
             let at = j + esc.trailing_zeros() as usize;
             esc &= esc - 1;
+            // Escapes other than `\u` are one letter: a table says whether it is one of them
+            // (no backslash inside a `\u` escape's span is followed by one of those letters).
+            if SIMPLE_ESCAPE[w[at] as usize] {
+                continue;
+            }
             if at >= self.escapes_from {
                 match escape(w, at) {
                     Ok(next) => self.escapes_from = next,
@@ -318,7 +323,7 @@ fn expected(e: Expect, stack: &Stack) -> &'static str {
 
 /// Whether `b` may follow a number or literal.
 #[inline(always)]
-fn delimiter(b: Option<&u8>) -> bool {
+pub(super) fn delimiter(b: Option<&u8>) -> bool {
     matches!(
         b,
         None | Some(b' ' | b'\t' | b'\r' | b'\n' | b',' | b':' | b'{' | b'}' | b'[' | b']' | b'"')
@@ -397,6 +402,18 @@ fn number(w: &[u8], at: usize) -> Result<(), Invalid> {
         Err(bad(i))
     }
 }
+
+/// The letters of the one-letter escapes (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`).
+static SIMPLE_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let letters = *b"\"\\/bfnrt";
+    let mut i = 0;
+    while i < letters.len() {
+        t[letters[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// Checks the escape whose letter is `w[at]` (the byte after a backslash), and returns the
 /// index of the first byte after it.
