@@ -310,3 +310,64 @@ fn spooled_run_peak_rss_is_bounded() {
         large.maxrss_kib - tiny.maxrss_kib
     );
 }
+
+/// A parallel scan that keeps every line: the workers keep the pages of the lines they
+/// retained until the calling thread has handed them on (so that it does not fault them in
+/// again), and the chunks in flight are bounded, so the peak stays within the sequential
+/// 16 MiB plus [`PER_THREAD_KIB`] per worker of a tiny run's, and every line is retained.
+#[test]
+fn peak_rss_keeping_every_line_with_threads_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = dir.path().join("tiny.ndjson");
+    let large = dir.path().join("every.ndjson");
+    std::fs::write(&tiny, b"{\"type\":\"a\"}\n").unwrap();
+    let mut lines = 0u64;
+    {
+        let mut w = BufWriter::with_capacity(MIB, File::create(&large).unwrap());
+        let text = "x".repeat(900);
+        let mut written = 0;
+        while written < 128 * MIB {
+            let line = format!(
+                "{{\"type\":\"t{}\",\"n\":{lines},\"text\":\"{text}\"}}\n",
+                lines % 7
+            );
+            w.write_all(line.as_bytes()).unwrap();
+            written += line.len();
+            lines += 1;
+        }
+        w.into_inner().unwrap().sync_all().unwrap();
+    }
+    let every = |input: &Path, threads: usize| {
+        let report = dir.path().join("every.json");
+        let mut cmd = peak::command(env!("CARGO_BIN_EXE_spoolscan"));
+        cmd.args([
+            "scan",
+            "--quiet",
+            "--threads",
+            &threads.to_string(),
+            "--stats",
+        ])
+        .arg(&report)
+        .arg(input)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+        let peak = peak::measure(&mut cmd, |_| {});
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        (peak, report)
+    };
+    let (t, _) = every(&tiny, 1);
+    for threads in [2, 4] {
+        let (l, report) = every(&large, threads);
+        eprintln!("threads {threads}: tiny {t:?}, large {l:?}");
+        assert_eq!(report["retained"], lines, "{report}");
+        assert_eq!(report["lines"], lines, "{report}");
+        let bound = SLACK_KIB + threads as i64 * PER_THREAD_KIB;
+        let grew = l.maxrss_kib - t.maxrss_kib;
+        assert!(
+            grew <= bound,
+            "peak RSS grew by {grew} KiB (> {bound} KiB) keeping every line on {threads} threads"
+        );
+    }
+}
