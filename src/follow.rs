@@ -31,10 +31,11 @@ use memchr::memchr;
 
 use crate::complete::Complete;
 use crate::error::Error;
-use crate::lines::{BOM, content_end, is_blank};
+use crate::lines::{BOM, is_blank};
 use crate::report::Report;
 use crate::scanner::{At, Body, Scanner, Settled};
 use crate::sink::Sink;
+use crate::stream::Cursor;
 
 /// Bytes read from the file at a time.
 const READ_CHUNK: usize = 1 << 20;
@@ -141,19 +142,15 @@ pub struct Follower {
     max_wait: Duration,
     /// A pending line longer than this keeps only this many first bytes.
     hold: usize,
-    /// Bytes of the file from offset `base`. In normal mode, complete lines not yet settled
-    /// and then the pending line, from `start`. In long mode, the first `hold` bytes of the
-    /// pending line, and transiently the bytes just read after them.
+    /// Bytes of the file from offset `cur.base`. In normal mode, complete lines not yet
+    /// settled and then the pending line, from `cur.start`. In long mode, the first `hold`
+    /// bytes of the pending line, and transiently the bytes just read after them.
     buf: Vec<u8>,
-    base: u64,
-    start: usize,
-    /// `buf[start..searched]` holds no LF.
-    searched: usize,
+    cur: Cursor,
     /// Set while the pending line is longer than `hold`.
     long: Option<Long>,
     /// Lines read back whole from the file.
     whole: Vec<u8>,
-    number: u64,
     report: Report,
     bom_checked: bool,
     /// The sink asked to stop.
@@ -210,12 +207,9 @@ impl Follower {
             max_wait: DEFAULT_MAX_WAIT,
             hold: probe.max(HOLD.min(max_line)),
             buf: Vec::new(),
-            base: 0,
-            start: 0,
-            searched: 0,
+            cur: Cursor::default(),
             long: None,
             whole: Vec::new(),
-            number: 0,
             report: Report::default(),
             bom_checked: false,
             stopped: false,
@@ -384,20 +378,13 @@ impl Follower {
             }
             if let Some(long) = self.long {
                 self.settle_long(long, false, sink)?;
-            } else if !self.stopped && self.buf.len() > self.start {
-                let end = content_end(&self.buf, self.start, self.buf.len());
-                let at = At {
-                    number: self.number + 1,
-                    offset: self.base + self.start as u64,
-                    len: end - self.start,
-                    has_lf: false,
-                };
-                self.number += 1;
-                let body = Body::Whole(&self.buf[self.start..end]);
-                let r = self
-                    .scanner
-                    .settle(&at, body, &mut self.report, sink, &mut |_| {})?;
-                self.stopped |= r == Settled::Stop;
+            } else if !self.stopped {
+                self.stopped = self.cur.settle_unterminated(
+                    &self.buf,
+                    &mut self.scanner,
+                    &mut self.report,
+                    sink,
+                )?;
             }
         }
         self.report.bytes = len;
@@ -507,7 +494,7 @@ impl Follower {
     fn read_pos(&self) -> u64 {
         match self.long {
             Some(long) => long.offset + long.raw,
-            None => self.base + self.buf.len() as u64,
+            None => self.cur.base + self.buf.len() as u64,
         }
     }
 
@@ -595,11 +582,11 @@ impl Follower {
                     self.settle_long(long, true, sink)?;
                     // The bytes after the LF start the next lines.
                     self.buf.drain(..hold + i + 1);
-                    self.base = long.offset + long.raw + 1;
-                    self.start = 0;
-                    self.searched = 0;
+                    self.cur.base = long.offset + long.raw + 1;
+                    self.cur.start = 0;
+                    self.cur.searched = 0;
                     self.long = None;
-                    self.report.bytes = self.base;
+                    self.report.bytes = self.cur.base;
                     if self.stopped {
                         return Ok(());
                     }
@@ -613,7 +600,7 @@ impl Follower {
     /// Decides whether the input starts with a BOM, once enough bytes are there (or at the
     /// end, `at_end`). Until then no line is settled.
     fn check_bom(&mut self, at_end: bool) {
-        if self.bom_checked || self.base != 0 {
+        if self.bom_checked || self.cur.base != 0 {
             self.bom_checked = true;
             return;
         }
@@ -623,8 +610,8 @@ impl Follower {
         }
         self.bom_checked = true;
         if b.starts_with(BOM) {
-            self.start = BOM.len();
-            self.searched = BOM.len();
+            self.cur.start = BOM.len();
+            self.cur.searched = BOM.len();
         }
     }
 
@@ -634,40 +621,21 @@ impl Follower {
         if !self.bom_checked || self.long.is_some() {
             return Ok(());
         }
-        while !self.stopped {
-            let Some(i) = memchr(b'\n', &self.buf[self.searched..]) else {
-                self.searched = self.buf.len();
-                break;
-            };
-            let term = self.searched + i;
-            let end = content_end(&self.buf, self.start, term);
-            self.number += 1;
-            let at = At {
-                number: self.number,
-                offset: self.base + self.start as u64,
-                len: end - self.start,
-                has_lf: true,
-            };
-            let body = Body::Whole(&self.buf[self.start..end]);
-            let r = self
-                .scanner
-                .settle(&at, body, &mut self.report, sink, &mut |_| {})?;
-            debug_assert_ne!(r, Settled::NeedWhole);
-            self.stopped |= r == Settled::Stop;
-            self.start = term + 1;
-            self.searched = term + 1;
-            self.report.bytes = self.base + self.start as u64;
+        if !self.stopped {
+            // `report.bytes` follows the settled lines (`Follower::offset`).
+            self.stopped = self.cur.settle_complete(
+                &self.buf,
+                &mut self.scanner,
+                &mut self.report,
+                sink,
+                |report, end| report.bytes = end,
+            )?;
         }
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.base += self.start as u64;
-            self.searched -= self.start;
-            self.start = 0;
-        }
+        self.cur.compact(&mut self.buf);
         if !self.stopped && self.buf.len() > self.hold {
             let b = &self.buf[..];
             self.long = Some(Long {
-                offset: self.base,
+                offset: self.cur.base,
                 raw: b.len() as u64,
                 blank: is_blank(b),
                 last: b[b.len() - 1],
@@ -691,9 +659,9 @@ impl Follower {
         let (_, _, ceiling) = self.scanner.limits();
         let cr = long.raw > 0 && long.last == b'\r';
         let len = usize::try_from(long.raw - u64::from(cr)).unwrap_or(usize::MAX);
-        self.number += 1;
+        self.cur.number += 1;
         let at = At {
-            number: self.number,
+            number: self.cur.number,
             offset: long.offset,
             len,
             has_lf,
