@@ -118,6 +118,22 @@ def test_run_with_threads(transcript):
     assert one.summary["answer"] == "Done."
 
 
+def test_follow_run_with_threads(transcript):
+    # The events are followed sequentially whatever `threads`; the summary over the finished
+    # spool is made with them: both equal the sequential ones.
+    child = [sys.executable, "-c",
+             "import shutil,sys; shutil.copyfileobj(open(sys.argv[1],'rb'), sys.stdout.buffer)",
+             str(transcript)]
+    got = {}
+    for threads in (1, 2):
+        follow = spoolscan.follow_run(child, timeout=120, profile="codex", keep=KEEP, threads=threads)
+        events = [(e.line, e.offset, e.raw) for e in follow]
+        got[threads] = (events, follow.result.report, follow.result.summary)
+    assert got[2] == got[1]
+    assert got[1][0] == scanned(transcript, 1)[0]
+    assert got[1][2]["answer"] == "Done."
+
+
 BAD = [0, -1, -8, True, 1.5, "2", None]
 
 
