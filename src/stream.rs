@@ -176,15 +176,10 @@ impl Streamer<'_> {
             return Ok(());
         }
         if !self.bom_checked {
-            let b = &self.buf[..];
-            if b.len() < BOM.len() && BOM.starts_with(b) && !at_end {
+            if !self.cur.skip_bom(&self.buf, at_end) {
                 return Ok(());
             }
             self.bom_checked = true;
-            if b.starts_with(BOM) {
-                self.cur.start = BOM.len();
-                self.cur.searched = BOM.len();
-            }
         }
         if !self.stopped {
             self.stopped = self.cur.settle_complete(
@@ -399,6 +394,20 @@ pub(crate) struct Cursor {
 }
 
 impl Cursor {
+    /// At the start of the input (nothing settled yet): skips a BOM at the front of `buf`.
+    /// Returns whether that is decided: not while `buf` holds only the first bytes of a BOM,
+    /// unless the input ends there (`at_end`); no line may be settled before.
+    pub(crate) fn skip_bom(&mut self, buf: &[u8], at_end: bool) -> bool {
+        if buf.len() < BOM.len() && BOM.starts_with(buf) && !at_end {
+            return false;
+        }
+        if buf.starts_with(BOM) {
+            self.start = BOM.len();
+            self.searched = BOM.len();
+        }
+        true
+    }
+
     /// Settles the complete (LF-ended) lines of `buf` from `start` on, as a full scan does,
     /// calling `settled` with the offset just past each one's LF. Returns whether the sink
     /// asked to stop (then no further line is settled).

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use memchr::memchr;
 
-use crate::lines::{BOM, is_blank};
+use crate::lines::is_blank;
 use crate::scanner::{At, Body, Settled};
 use crate::sink::Sink;
 
@@ -83,15 +83,7 @@ impl Follower {
             self.bom_checked = true;
             return;
         }
-        let b = &self.buf[..];
-        if b.len() < BOM.len() && BOM.starts_with(b) && !at_end {
-            return;
-        }
-        self.bom_checked = true;
-        if b.starts_with(BOM) {
-            self.cur.start = BOM.len();
-            self.cur.searched = BOM.len();
-        }
+        self.bom_checked = self.cur.skip_bom(&self.buf, at_end);
     }
 
     /// Settles the complete lines in `buf` (normal mode), compacts it, and switches to long
