@@ -58,12 +58,9 @@ pub(crate) fn scan<R: Read, S: Sink>(
     let mut s = Streamer {
         scanner,
         buf: Vec::new(),
-        base: 0,
-        start: 0,
-        searched: 0,
+        cur: Cursor::default(),
         hold,
         long: None,
-        number: 0,
         report: Report::default(),
         read: 0,
         next_progress: PROGRESS_STEP,
@@ -75,17 +72,13 @@ pub(crate) fn scan<R: Read, S: Sink>(
 
 struct Streamer<'s> {
     scanner: &'s mut Scanner,
-    /// Input bytes from offset `base`: settled lines not yet dropped, then the pending line
-    /// from `start` (empty while a line is read through).
+    /// Input bytes from offset `cur.base`: settled lines not yet dropped, then the pending
+    /// line from `cur.start` (empty while a line is read through).
     buf: Vec<u8>,
-    base: u64,
-    start: usize,
-    /// `buf[start..searched]` holds no LF.
-    searched: usize,
+    cur: Cursor,
     hold: usize,
     /// The pending line, when it is longer than `hold`.
     long: Option<Long>,
-    number: u64,
     report: Report,
     /// Bytes read so far.
     read: u64,
@@ -164,18 +157,9 @@ impl Streamer<'_> {
         if !self.stopped {
             if self.long.is_some() {
                 self.settle_long(false, sink)?;
-            } else if self.buf.len() > self.start {
-                let end = content_end(&self.buf, self.start, self.buf.len());
-                self.number += 1;
-                let at = At {
-                    number: self.number,
-                    offset: self.base + self.start as u64,
-                    len: end - self.start,
-                    has_lf: false,
-                };
-                let body = Body::Whole(&self.buf[self.start..end]);
-                self.scanner
-                    .settle(&at, body, &mut self.report, sink, &mut |_| {})?;
+            } else {
+                self.cur
+                    .settle_unterminated(&self.buf, self.scanner, &mut self.report, sink)?;
             }
         }
         self.report.bytes = self.read;
@@ -192,45 +176,21 @@ impl Streamer<'_> {
             return Ok(());
         }
         if !self.bom_checked {
-            let b = &self.buf[..];
-            if b.len() < BOM.len() && BOM.starts_with(b) && !at_end {
+            if !self.cur.skip_bom(&self.buf, at_end) {
                 return Ok(());
             }
             self.bom_checked = true;
-            if b.starts_with(BOM) {
-                self.start = BOM.len();
-                self.searched = BOM.len();
-            }
         }
-        while !self.stopped {
-            let Some(i) = memchr(b'\n', &self.buf[self.searched..]) else {
-                self.searched = self.buf.len();
-                break;
-            };
-            let term = self.searched + i;
-            let end = content_end(&self.buf, self.start, term);
-            self.number += 1;
-            let at = At {
-                number: self.number,
-                offset: self.base + self.start as u64,
-                len: end - self.start,
-                has_lf: true,
-            };
-            let body = Body::Whole(&self.buf[self.start..end]);
-            let r = self
-                .scanner
-                .settle(&at, body, &mut self.report, sink, &mut |_| {})?;
-            debug_assert_ne!(r, Settled::NeedWhole);
-            self.stopped |= r == Settled::Stop;
-            self.start = term + 1;
-            self.searched = term + 1;
+        if !self.stopped {
+            self.stopped = self.cur.settle_complete(
+                &self.buf,
+                self.scanner,
+                &mut self.report,
+                sink,
+                |_, _| {},
+            )?;
         }
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.base += self.start as u64;
-            self.searched -= self.start;
-            self.start = 0;
-        }
+        self.cur.compact(&mut self.buf);
         if !self.stopped && !at_end && self.buf.len() > self.hold {
             self.start_long()?;
         }
@@ -282,7 +242,7 @@ impl Streamer<'_> {
         let mut structure = Complete::new();
         structure.feed(&head);
         self.long = Some(Long {
-            offset: self.base,
+            offset: self.cur.base,
             raw,
             blank: is_blank(&head),
             last: head[head.len() - 1],
@@ -291,8 +251,8 @@ impl Streamer<'_> {
             spool,
             checked_over_max_line: false,
         });
-        self.start = 0;
-        self.searched = 0;
+        self.cur.start = 0;
+        self.cur.searched = 0;
         Ok(())
     }
 
@@ -340,13 +300,13 @@ impl Streamer<'_> {
         let (_, _, ceiling) = self.scanner.limits();
         let cr = l.raw > 0 && l.last == b'\r';
         let len = usize::try_from(l.raw - u64::from(cr)).unwrap_or(usize::MAX);
-        self.number += 1;
-        self.base = l.offset + l.raw + u64::from(has_lf);
-        self.start = 0;
-        self.searched = 0;
+        self.cur.number += 1;
+        self.cur.base = l.offset + l.raw + u64::from(has_lf);
+        self.cur.start = 0;
+        self.cur.searched = 0;
         let r = if let Some(spool) = &l.spool {
             let at = At {
-                number: self.number,
+                number: self.cur.number,
                 offset: l.offset,
                 len,
                 has_lf,
@@ -378,7 +338,7 @@ impl Streamer<'_> {
             // settled as if it had an LF, then `truncated` is set from the structural check.
             let checked_here = !has_lf && !l.blank && len <= ceiling;
             let at = At {
-                number: self.number,
+                number: self.cur.number,
                 offset: l.offset,
                 len,
                 has_lf: has_lf || checked_here,
@@ -422,6 +382,103 @@ impl Streamer<'_> {
 }
 
 /// Reads into `buf`, retrying on `Interrupted`.
+/// Where a buffered line reader (the streamer, the follower) stands in its buffer: the buffer
+/// holds the input from offset `base`, the pending line starts at `start`,
+/// `buf[start..searched]` holds no LF, and `number` lines have been settled.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Cursor {
+    pub(crate) base: u64,
+    pub(crate) start: usize,
+    pub(crate) searched: usize,
+    pub(crate) number: u64,
+}
+
+impl Cursor {
+    /// At the start of the input (nothing settled yet): skips a BOM at the front of `buf`.
+    /// Returns whether that is decided: not while `buf` holds only the first bytes of a BOM,
+    /// unless the input ends there (`at_end`); no line may be settled before.
+    pub(crate) fn skip_bom(&mut self, buf: &[u8], at_end: bool) -> bool {
+        if buf.len() < BOM.len() && BOM.starts_with(buf) && !at_end {
+            return false;
+        }
+        if buf.starts_with(BOM) {
+            self.start = BOM.len();
+            self.searched = BOM.len();
+        }
+        true
+    }
+
+    /// Settles the complete (LF-ended) lines of `buf` from `start` on, as a full scan does,
+    /// calling `settled` with the offset just past each one's LF. Returns whether the sink
+    /// asked to stop (then no further line is settled).
+    pub(crate) fn settle_complete<S: Sink>(
+        &mut self,
+        buf: &[u8],
+        scanner: &mut Scanner,
+        report: &mut Report,
+        sink: &mut S,
+        mut settled: impl FnMut(&mut Report, u64),
+    ) -> Result<bool, S::Error> {
+        loop {
+            let Some(i) = memchr(b'\n', &buf[self.searched..]) else {
+                self.searched = buf.len();
+                return Ok(false);
+            };
+            let term = self.searched + i;
+            let end = content_end(buf, self.start, term);
+            let at = self.next_line(end, true);
+            let body = Body::Whole(&buf[self.start..end]);
+            let r = scanner.settle(&at, body, report, sink, &mut |_| {})?;
+            debug_assert_ne!(r, Settled::NeedWhole);
+            self.start = term + 1;
+            self.searched = term + 1;
+            settled(report, self.base + self.start as u64);
+            if r == Settled::Stop {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// At the end of the input: settles the pending line of `buf`, if it has any byte, as a
+    /// last line without LF. Returns whether the sink asked to stop.
+    pub(crate) fn settle_unterminated<S: Sink>(
+        &mut self,
+        buf: &[u8],
+        scanner: &mut Scanner,
+        report: &mut Report,
+        sink: &mut S,
+    ) -> Result<bool, S::Error> {
+        if buf.len() <= self.start {
+            return Ok(false);
+        }
+        let end = content_end(buf, self.start, buf.len());
+        let at = self.next_line(end, false);
+        let body = Body::Whole(&buf[self.start..end]);
+        Ok(scanner.settle(&at, body, report, sink, &mut |_| {})? == Settled::Stop)
+    }
+
+    /// Counts the pending line, whose content ends at `end` in the buffer: its place.
+    fn next_line(&mut self, end: usize, has_lf: bool) -> At {
+        self.number += 1;
+        At {
+            number: self.number,
+            offset: self.base + self.start as u64,
+            len: end - self.start,
+            has_lf,
+        }
+    }
+
+    /// Drops the settled lines from the front of `buf`.
+    pub(crate) fn compact(&mut self, buf: &mut Vec<u8>) {
+        if self.start > 0 {
+            buf.drain(..self.start);
+            self.base += self.start as u64;
+            self.searched -= self.start;
+            self.start = 0;
+        }
+    }
+}
+
 fn read(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, Error> {
     loop {
         match reader.read(buf) {

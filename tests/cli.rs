@@ -2,14 +2,13 @@
 //!
 //! Each report is also checked against the counting identity of DESIGN §5.
 
-#[path = "common/child.rs"]
-mod child;
+mod common;
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
+
+use common::{Dir, bin, child, ok, run, stderr};
 
 const CODEX: [&str; 4] = [
     "--keep",
@@ -17,48 +16,6 @@ const CODEX: [&str; 4] = [
     "--keep",
     "item.type=agent_message",
 ];
-
-struct Dir(tempfile::TempDir);
-
-impl Dir {
-    fn new() -> Dir {
-        Dir(tempfile::tempdir().unwrap())
-    }
-    fn file(&self, name: &str, data: &[u8]) -> PathBuf {
-        let p = self.0.path().join(name);
-        std::fs::write(&p, data).unwrap();
-        p
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.path().join(name)
-    }
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_spoolscan"))
-}
-
-fn run(args: &[&str], input: Option<&[u8]>) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(data) = input {
-        let mut stdin = child.stdin.take().unwrap();
-        let data = data.to_vec();
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&data);
-        });
-    }
-    child.wait_with_output().unwrap()
-}
 
 /// Scans `data` (from a file) with `args` and returns (stdout, report).
 fn scan(data: &[u8], args: &[&str]) -> (Vec<u8>, Value) {
@@ -73,12 +30,7 @@ fn scan(data: &[u8], args: &[&str]) -> (Vec<u8>, Value) {
     ];
     a.extend_from_slice(args);
     let out = run(&a, None);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let rep: Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
     check_identity(&rep);
     (out.stdout, rep)
@@ -264,7 +216,7 @@ fn errors_and_exit_statuses() {
     let d = dir.0.path().to_str().unwrap();
     let out = run(&["scan", d], None);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(d));
+    assert!(stderr(&out).contains(d));
     // A missing file: exit 1, named, no report.
     let report = dir.path("r.json");
     let missing = dir.path("missing.ndjson");
@@ -278,7 +230,7 @@ fn errors_and_exit_statuses() {
         None,
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.ndjson"));
+    assert!(stderr(&out).contains("missing.ndjson"));
     assert!(!report.exists());
     // Usage and configuration errors: exit 2, no report.
     let input = dir.file("in", b"{}\n");
@@ -312,12 +264,7 @@ fn errors_and_exit_statuses() {
         ],
         None,
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
 }
 
 #[test]
@@ -348,12 +295,7 @@ fn stdout_closed_early_is_not_an_error() {
         .unwrap();
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
 }
 
 #[test]
@@ -372,7 +314,7 @@ fn run_scans_the_spooled_stdout_and_passes_the_status() {
     );
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(out.stdout, b"{\"type\":\"error\",\"message\":\"x\"}\n");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("noise on stderr"));
+    assert!(stderr(&out).contains("noise on stderr"));
     let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     check_identity(&r);
     assert_eq!(
@@ -399,7 +341,7 @@ fn run_exit_statuses() {
     assert_eq!(out.status.code(), Some(124));
     let out = run(&["run", "--", "/no/such/program"], None);
     assert_eq!(out.status.code(), Some(127));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/program"));
+    assert!(stderr(&out).contains("/no/such/program"));
     let dir = Dir::new();
     let not_exec = dir.file("script", b"#!/bin/sh\necho hi\n");
     let out = run(&["run", "--", not_exec.to_str().unwrap()], None);
@@ -429,7 +371,7 @@ fn run_size_cap_is_exit_125_and_truncated() {
         None,
     );
     assert_eq!(out.status.code(), Some(125));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("stdout"));
+    assert!(stderr(&out).contains("stdout"));
     let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(r["truncated"], true);
     assert!(r["bytes"].as_u64().unwrap() <= 64 << 10);

@@ -3,46 +3,14 @@
 //! man page. Expected lines come from serde_json over the same bytes.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_spoolscan"))
-}
+mod common;
 
-fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(data) = stdin {
-        let mut w = child.stdin.take().unwrap();
-        let data = data.to_vec();
-        std::thread::spawn(move || {
-            let _ = w.write_all(&data);
-        });
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn ok(out: &Output) {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::{BIN, bin, ok, run, stderr, write};
 
 /// The oracle: the lines of `data` whose `type` is one of `types` (serde_json), LF-terminated.
 fn expected(data: &[u8], types: &[&str]) -> Vec<u8> {
@@ -60,12 +28,6 @@ fn expected(data: &[u8], types: &[&str]) -> Vec<u8> {
         }
     }
     out
-}
-
-fn write(dir: &tempfile::TempDir, name: &str, data: &[u8]) -> PathBuf {
-    let p = dir.path().join(name);
-    std::fs::write(&p, data).unwrap();
-    p
 }
 
 const A: &[u8] =
@@ -144,7 +106,7 @@ fn a_missing_file_among_several_is_an_io_error_without_reports() {
         None,
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.ndjson"));
+    assert!(stderr(&out).contains("missing.ndjson"));
     assert!(!stats.exists());
 }
 
@@ -447,7 +409,7 @@ fn redirected_stdin_starts_at_its_current_offset() {
             .arg(format!(
                 "(read -r first; exec \"$0\" scan --keep type=keep --stats - {extra}) < \"$1\""
             ))
-            .arg(env!("CARGO_BIN_EXE_spoolscan"))
+            .arg(BIN)
             .arg(&whole)
             .output()
             .unwrap();

@@ -3,52 +3,13 @@
 //! writers, disk full, and user files truncated during a scan. Each test failed on the code
 //! before the fix it checks.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "common/child.rs"]
-mod child;
+mod common;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_spoolscan"))
-}
-
-/// Runs spoolscan with `args`, stdin from `input` (or /dev/null).
-fn spoolscan(args: &[&str], input: Option<&[u8]>) -> Output {
-    output(bin().args(args), input)
-}
-
-fn output(cmd: &mut Command, input: Option<&[u8]>) -> Output {
-    let mut child = cmd
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(data) = input {
-        let mut stdin = child.stdin.take().unwrap();
-        let data = data.to_vec();
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&data);
-        });
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn no_panic(out: &Output) {
-    let err = stderr(out);
-    assert!(!err.contains("panicked"), "{err}");
-}
+use common::{BIN, bin, child, no_panic, ok, output, run, stderr};
 
 /// A tmpfs mounted for one test, unmounted on drop.
 struct Mount(tempfile::TempDir);
@@ -92,15 +53,15 @@ impl Drop for Mount {
 
 #[test]
 fn huge_timeout_and_grace_saturate_instead_of_panicking() {
-    let out = spoolscan(
+    let out = run(
         &["run", "--timeout", "9223372036854775807", "--", "true"],
         None,
     );
     no_panic(&out);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    ok(&out);
     // The grace period is added when the timeout fires; the command dies on TERM.
     let started = Instant::now();
-    let out = spoolscan(
+    let out = run(
         &[
             "run",
             "--timeout",
@@ -118,7 +79,7 @@ fn huge_timeout_and_grace_saturate_instead_of_panicking() {
     assert!(started.elapsed() < Duration::from_secs(10));
     // Values a duration cannot hold at all are usage errors.
     let nines = "9".repeat(400);
-    let out = spoolscan(&["run", "--timeout", &nines, "--", "true"], None);
+    let out = run(&["run", "--timeout", &nines, "--", "true"], None);
     no_panic(&out);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
@@ -142,7 +103,7 @@ fn run_profile_rejects_selection_options_before_running_the_command() {
             }
             args.extend_from_slice(extra);
             args.extend_from_slice(&["--", "sh", "-c", &script]);
-            let out = spoolscan(&args, None);
+            let out = run(&args, None);
             no_panic(&out);
             assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
             assert!(stderr(&out).contains(extra[0]), "{}", stderr(&out));
@@ -165,7 +126,7 @@ fn run_no_mmap_copies_into_the_spool_dir() {
             .env("TMPDIR", "/nonexistent/tmpdir"),
         None,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    ok(&out);
     assert_eq!(
         out.stdout,
         b"{\"type\":\"line\",\"n\":0}\n{\"type\":\"line\",\"n\":1}\n{\"type\":\"line\",\"n\":2}\n"
@@ -188,9 +149,9 @@ fn run_profile_honours_no_mmap() {
         a.extend_from_slice(&["--", child::child(), "bytes", "600000"]);
         a
     };
-    let out = spoolscan(&args(false), None);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = spoolscan(&args(true), None);
+    let out = run(&args(false), None);
+    ok(&out);
+    let out = run(&args(true), None);
     no_panic(&out);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains(d), "{}", stderr(&out));
@@ -199,7 +160,7 @@ fn run_profile_honours_no_mmap() {
 /// Under `ulimit -f`, spoolscan's own writes fail with EFBIG: an error, not death by SIGXFSZ.
 #[test]
 fn file_size_limit_is_an_error_not_a_signal() {
-    let exe = env!("CARGO_BIN_EXE_spoolscan");
+    let exe = BIN;
     // `scan` of a pipe spools a line over 1 MiB that it must validate (with no rules, every
     // line): 2 MiB against a limit of 100 blocks (50 KiB).
     let mut data = b"[\"".to_vec();
@@ -221,7 +182,7 @@ fn file_size_limit_is_an_error_not_a_signal() {
 #[test]
 fn passed_on_stderr_is_escaped() {
     let script = r#"printf 'line one\n\033[31mred\rspoolscan: forged\n' >&2; exit 1"#;
-    let out = spoolscan(&["run", "--", "sh", "-c", script], None);
+    let out = run(&["run", "--", "sh", "-c", script], None);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(!err.contains('\x1b') && !err.contains('\r'), "{err:?}");
@@ -233,7 +194,7 @@ fn passed_on_stderr_is_escaped() {
     // The error text a profile extracts is one line.
     let event = r#"{"type":"error","message":"bad\n\u001b[2Jspoolscan: forged"}"#;
     let script = format!("printf '%s\\n' '{event}'; exit 1");
-    let out = spoolscan(
+    let out = run(
         &["run", "--profile", "codex", "--", "sh", "-c", &script],
         None,
     );
@@ -380,7 +341,7 @@ fn escaped_grandchild_truncating_stdout_cannot_crash_a_run() {
             "1500",
         ]);
         let started = Instant::now();
-        let out = spoolscan(&args, None);
+        let out = run(&args, None);
         no_panic(&out);
         assert_eq!(out.status.code(), Some(0), "{mode}: {}", stderr(&out));
         let r = report(&stats);
@@ -406,7 +367,7 @@ fn escaped_writer_cannot_overwrite_the_spool() {
     let dir = tempfile::tempdir().unwrap();
     let stats = dir.path().join("r.json");
     for round in 0..3 {
-        let out = spoolscan(
+        let out = run(
             &[
                 "run",
                 "--max-spool",
@@ -527,8 +488,8 @@ fn reopened_stdout_loses_no_event_with_or_without_follow() {
             args.push("--follow");
         }
         args.extend_from_slice(&["--", "sh", "-c", script]);
-        let out = spoolscan(&args, None);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let out = run(&args, None);
+        ok(&out);
         assert!(
             out.stdout == want,
             "follow {follow}: {}",

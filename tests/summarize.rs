@@ -1,13 +1,12 @@
 //! Agent transcript profiles (issue 4): one test per rule of the Codex contract, the fixes of
 //! the seed's mistakes, the Claude and Gemini profiles, `auto`, and the `summarize` CLI.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 use spoolscan::{Profile, Source, Status, Summarizer, claude, codex, gemini, summarize};
 
+mod common;
 #[path = "common/transcripts.rs"]
 mod transcripts;
 use transcripts::*;
@@ -815,25 +814,9 @@ fn io_and_config_errors() {
 // ---------------------------------------------------------------------------------------------
 // The CLI
 
-const BIN: &str = env!("CARGO_BIN_EXE_spoolscan");
-
 fn cli(args: &[&str], stdin: Option<&[u8]>) -> (i32, Value, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(data) = stdin {
-        // Usage errors exit before reading stdin: a broken pipe is fine.
-        let _ = child.stdin.take().unwrap().write_all(data);
-    }
-    let out = child.wait_with_output().unwrap();
+    // Usage errors exit before reading stdin: a broken pipe is fine (`common::output` ignores it).
+    let out = common::run(args, stdin);
     let stdout = String::from_utf8(out.stdout).unwrap();
     let v = if stdout.trim().is_empty() {
         Value::Null

@@ -84,6 +84,15 @@ def _opt_size(name: str, value: Optional[Union[int, str]]) -> Optional[int]:
         raise ValueError(f"{name}: {e}") from None
 
 
+def _threads(value: Any) -> int:
+    """``threads`` checked: a positive ``int`` (1 is the sequential scan)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"threads must be a positive integer (worker threads), got {value!r}")
+    if value < 1:
+        raise ValueError(f"threads must be a positive integer (worker threads), got {value}")
+    return value
+
+
 Values = Union[str, Iterable[str]]
 
 
@@ -148,6 +157,7 @@ def scan(
     max_line: Optional[Union[int, str]] = None,
     ceiling: Optional[Union[int, str]] = None,
     validate_all: bool = False,
+    threads: int = 1,
 ) -> "_spoolscan.Scan":
     """Scan NDJSON and iterate over the retained lines as :class:`Event` objects.
 
@@ -161,6 +171,11 @@ def scan(
     case-insensitively unless ``case_sensitive``. With neither, every non-blank line is
     retained. ``probe``, ``max_line`` and ``ceiling`` are sizes (``int`` or ``"4KiB"``),
     defaults 4 KiB, 16 MiB, 64 MiB; ``validate_all`` parses every line.
+
+    ``threads`` (default 1) scans a path, a mapped file object or bytes on that many worker
+    threads (inputs larger than one 8 MiB chunk are cut at line boundaries); the events,
+    their order, line numbers and offsets, and the report are the same as with one thread.
+    A file object that is read (a pipe, ``BytesIO``) is always scanned sequentially.
 
     The scan runs on a background thread with the interpreter released and hands lines over
     in small batches, so memory stays bounded whatever the input size. After the iterator
@@ -179,6 +194,7 @@ def scan(
         _opt_size("max_line", max_line),
         _opt_size("ceiling", ceiling),
         bool(validate_all),
+        _threads(threads),
     )
 
 
@@ -189,11 +205,13 @@ def summarize(
     probe: Optional[Union[int, str]] = None,
     max_line: Optional[Union[int, str]] = None,
     ceiling: Optional[Union[int, str]] = None,
+    threads: int = 1,
 ) -> Dict[str, Any]:
     """Summarize an agent CLI transcript: the summary object of DESIGN §9 as a dict.
 
     ``profile`` is ``"codex"``, ``"claude"``, ``"gemini"`` or ``"auto"`` (detected; the
-    summary's ``profile`` names the one used). ``source`` is as for :func:`scan`.
+    summary's ``profile`` names the one used). ``source``, the limits and ``threads``
+    (default 1) are as for :func:`scan`; the summary is the same whatever ``threads``.
     """
     if not isinstance(profile, str):
         raise ValueError(f"profile must be a string, got {type(profile).__name__}")
@@ -205,6 +223,7 @@ def summarize(
         _opt_size("probe", probe),
         _opt_size("max_line", max_line),
         _opt_size("ceiling", ceiling),
+        _threads(threads),
     )
 
 
@@ -262,7 +281,7 @@ def _result(d: Dict[str, Any]) -> RunResult:
 
 
 def _run_args(argv, timeout, grace, max_spool, spool_dir, stdin, cwd, env, profile, keep, contains,
-              case_sensitive, probe, max_line, ceiling, validate_all):
+              case_sensitive, probe, max_line, ceiling, validate_all, threads):
     if isinstance(argv, (str, bytes, os.PathLike)):
         raise ValueError("argv must be a sequence of arguments, like ['codex', 'exec', '--json'] (no shell)")
     args = [os.fsencode(a) if isinstance(a, os.PathLike) else a for a in argv]
@@ -298,6 +317,7 @@ def _run_args(argv, timeout, grace, max_spool, spool_dir, stdin, cwd, env, profi
         _opt_size("max_line", max_line),
         _opt_size("ceiling", ceiling),
         bool(validate_all),
+        _threads(threads),
     )
 
 
@@ -319,6 +339,7 @@ def run(
     max_line: Optional[Union[int, str]] = None,
     ceiling: Optional[Union[int, str]] = None,
     validate_all: bool = False,
+    threads: int = 1,
 ) -> RunResult:
     """Run a command with its stdout and stderr spooled to unnamed files on disk, then scan
     its stdout; returns a :class:`RunResult`.
@@ -330,7 +351,9 @@ def run(
     temporary directory. ``stdin`` is ``None`` (``/dev/null``), bytes, or a file path.
 
     With ``profile`` (``codex``, ``claude``, ``gemini``, ``auto``) the result has a
-    ``summary``; with ``keep``/``contains`` it has the retained ``events``.
+    ``summary``; with ``keep``/``contains`` it has the retained ``events``. The limits and
+    ``threads`` (default 1) are as for :func:`scan`: the finished stdout spool is scanned
+    and summarized on ``threads`` worker threads.
 
     Raises ``FileNotFoundError`` when the program is not found, ``PermissionError``/``OSError``
     when it cannot be executed, ``ValueError`` for bad options (before anything runs),
@@ -338,7 +361,7 @@ def run(
     group is killed first).
     """
     args = _run_args(argv, timeout, grace, max_spool, spool_dir, stdin, cwd, env, profile, keep,
-                     contains, case_sensitive, probe, max_line, ceiling, validate_all)
+                     contains, case_sensitive, probe, max_line, ceiling, validate_all, threads)
     return _result(_spoolscan.run(*args))
 
 
@@ -392,11 +415,14 @@ def follow_run(
     max_line: Optional[Union[int, str]] = None,
     ceiling: Optional[Union[int, str]] = None,
     validate_all: bool = False,
+    threads: int = 1,
 ) -> FollowRun:
     """Like :func:`run`, but returns at once an iterator that yields the retained lines of
     the command's stdout while it runs (the ``keep``/``contains`` rules; without them, the
     profile's event types; with neither, every line). ``result`` is set once it is
-    exhausted (and :class:`SpoolError` is raised then for a spool fault)."""
+    exhausted (and :class:`SpoolError` is raised then for a spool fault). The events are
+    read as the command writes them, sequentially whatever ``threads``; ``threads`` applies
+    to the summary (with ``profile``), made over the finished spool."""
     args = _run_args(argv, timeout, grace, max_spool, spool_dir, stdin, cwd, env, profile, keep,
-                     contains, case_sensitive, probe, max_line, ceiling, validate_all)
+                     contains, case_sensitive, probe, max_line, ceiling, validate_all, threads)
     return FollowRun(_spoolscan.follow_run(*args))

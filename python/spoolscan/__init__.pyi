@@ -78,6 +78,7 @@ def scan(
     max_line: Optional[_Size] = ...,
     ceiling: Optional[_Size] = ...,
     validate_all: bool = ...,
+    threads: int = ...,
 ) -> Scan: ...
 def summarize(
     source: Union[_PathLike, bytes, bytearray, memoryview, Any],
@@ -86,6 +87,7 @@ def summarize(
     probe: Optional[_Size] = ...,
     max_line: Optional[_Size] = ...,
     ceiling: Optional[_Size] = ...,
+    threads: int = ...,
 ) -> Dict[str, Any]: ...
 def run(
     argv: Sequence[Union[str, bytes, "os.PathLike[str]"]],
@@ -105,6 +107,7 @@ def run(
     max_line: Optional[_Size] = ...,
     ceiling: Optional[_Size] = ...,
     validate_all: bool = ...,
+    threads: int = ...,
 ) -> RunResult: ...
 def follow_run(
     argv: Sequence[Union[str, bytes, "os.PathLike[str]"]],
@@ -124,4 +127,5 @@ def follow_run(
     max_line: Optional[_Size] = ...,
     ceiling: Optional[_Size] = ...,
     validate_all: bool = ...,
+    threads: int = ...,
 ) -> FollowRun: ...

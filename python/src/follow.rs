@@ -183,7 +183,7 @@ impl FollowRun {
 
 /// `_spoolscan.follow_run(...)`: starts the command and returns the iterator of its events.
 #[pyfunction]
-#[pyo3(signature = (argv, timeout, grace, max_spool, spool_dir, stdin, cwd, env, profile, rules, case_sensitive, probe, max_line, ceiling, validate_all))]
+#[pyo3(signature = (argv, timeout, grace, max_spool, spool_dir, stdin, cwd, env, profile, rules, case_sensitive, probe, max_line, ceiling, validate_all, threads))]
 #[allow(clippy::too_many_arguments)]
 pub fn follow_run(
     argv: Vec<OsString>,
@@ -201,6 +201,7 @@ pub fn follow_run(
     max_line: Option<usize>,
     ceiling: Option<usize>,
     validate_all: bool,
+    threads: usize,
 ) -> PyResult<FollowRun> {
     let options = ScanOptions {
         rules: Vec::new(),
@@ -209,6 +210,7 @@ pub fn follow_run(
         max_line,
         ceiling,
         validate_all,
+        threads: crate::options::check_threads(threads)?,
     };
     let has_rules = rules.is_some();
     let mut spec = make_spec(

@@ -25,7 +25,8 @@ pub(crate) fn report_dict<'py>(py: Python<'py>, report: &Report) -> PyResult<Bou
 
 /// Summarizes a transcript: the summary object of DESIGN §9 as a dict.
 #[pyfunction]
-#[pyo3(signature = (kind, source, profile, probe, max_line, ceiling))]
+#[pyo3(signature = (kind, source, profile, probe, max_line, ceiling, threads))]
+#[allow(clippy::too_many_arguments)]
 fn summarize<'py>(
     py: Python<'py>,
     kind: &str,
@@ -34,6 +35,7 @@ fn summarize<'py>(
     probe: Option<usize>,
     max_line: Option<usize>,
     ceiling: Option<usize>,
+    threads: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     use pyo3::exceptions::PyValueError;
     use spoolscan::{Profile, Source, Summarizer};
@@ -41,6 +43,7 @@ fn summarize<'py>(
         .parse()
         .map_err(|e: spoolscan::UnknownProfile| PyValueError::new_err(e.to_string()))?;
     let mut s = Summarizer::new(profile);
+    s.threads(options::check_threads(threads)?);
     if let Some(p) = probe {
         s.probe(p);
     }

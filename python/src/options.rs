@@ -4,6 +4,16 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use spoolscan::{Scanner, ScannerBuilder, Selector};
 
+/// `threads` as the extension takes it: at least 1, or a `ValueError` naming the option.
+pub fn check_threads(threads: usize) -> PyResult<usize> {
+    if threads == 0 {
+        return Err(PyValueError::new_err(
+            "threads must be a positive number of worker threads, got 0",
+        ));
+    }
+    Ok(threads)
+}
+
 /// One selection rule: a key path, `equals` or `contains`, and the values.
 pub type RuleSpec = (String, String, Vec<String>);
 
@@ -16,6 +26,9 @@ pub struct ScanOptions {
     pub max_line: Option<usize>,
     pub ceiling: Option<usize>,
     pub validate_all: bool,
+    /// Worker threads for a scan of a whole input (`ScannerBuilder::threads`); 0 is read as 1
+    /// (the Python layer rejects it first with a `ValueError`).
+    pub threads: usize,
 }
 
 impl ScanOptions {
@@ -37,7 +50,8 @@ impl ScanOptions {
     pub fn builder(&self) -> ScannerBuilder {
         let mut b = ScannerBuilder::new();
         b.case_sensitive(self.case_sensitive)
-            .validate_all(self.validate_all);
+            .validate_all(self.validate_all)
+            .threads(self.threads);
         if let Some(p) = self.probe {
             b.probe(p);
         }

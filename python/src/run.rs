@@ -201,6 +201,7 @@ pub(crate) fn conclude(
         if let Some(c) = o.ceiling {
             s.ceiling(c);
         }
+        s.threads(o.threads);
         if let Some(d) = &spec.spool_dir {
             s.spool_dir(d);
         }
@@ -319,7 +320,7 @@ pub(crate) fn make_spec(
 
 /// `_spoolscan.run(...)`: runs the command to the end and returns a dict of its outcome.
 #[pyfunction]
-#[pyo3(signature = (argv, timeout, grace, max_spool, spool_dir, stdin, cwd, env, profile, rules, case_sensitive, probe, max_line, ceiling, validate_all))]
+#[pyo3(signature = (argv, timeout, grace, max_spool, spool_dir, stdin, cwd, env, profile, rules, case_sensitive, probe, max_line, ceiling, validate_all, threads))]
 #[allow(clippy::too_many_arguments)]
 pub fn run<'py>(
     py: Python<'py>,
@@ -338,6 +339,7 @@ pub fn run<'py>(
     max_line: Option<usize>,
     ceiling: Option<usize>,
     validate_all: bool,
+    threads: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let options = ScanOptions {
         rules: Vec::new(),
@@ -346,6 +348,7 @@ pub fn run<'py>(
         max_line,
         ceiling,
         validate_all,
+        threads: crate::options::check_threads(threads)?,
     };
     let mut spec = make_spec(
         argv, timeout, grace, max_spool, spool_dir, stdin, cwd, env, profile, rules, options,

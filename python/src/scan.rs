@@ -14,7 +14,7 @@ use spoolscan::{Report, Scanner};
 
 use crate::errors::{os_error, scan_error};
 use crate::events::{BatchSink, CHANNEL_DEPTH, Event, Inbox, Next};
-use crate::options::{RuleSpec, ScanOptions};
+use crate::options::{RuleSpec, ScanOptions, check_threads};
 use crate::reader::PyReader;
 use crate::report_dict;
 
@@ -131,7 +131,7 @@ impl Scan {
 /// `_spoolscan.scan(kind, source, rules, ...)`: `kind` is `path` (a str or PathLike),
 /// `bytes` (a bytes object) or `reader` (a binary file object read with `read(n)`).
 #[pyfunction]
-#[pyo3(signature = (kind, source, rules, case_sensitive, probe, max_line, ceiling, validate_all))]
+#[pyo3(signature = (kind, source, rules, case_sensitive, probe, max_line, ceiling, validate_all, threads))]
 #[allow(clippy::too_many_arguments)]
 pub fn scan(
     kind: &str,
@@ -142,6 +142,7 @@ pub fn scan(
     max_line: Option<usize>,
     ceiling: Option<usize>,
     validate_all: bool,
+    threads: usize,
 ) -> PyResult<Scan> {
     let opts = ScanOptions {
         rules,
@@ -150,6 +151,7 @@ pub fn scan(
         max_line,
         ceiling,
         validate_all,
+        threads: check_threads(threads)?,
     };
     let scanner = opts.scanner()?;
     let input = match kind {

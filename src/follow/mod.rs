@@ -23,18 +23,19 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use memchr::memchr;
-
-use crate::complete::Complete;
 use crate::error::Error;
-use crate::lines::{BOM, content_end, is_blank};
 use crate::report::Report;
-use crate::scanner::{At, Body, Scanner, Settled};
+use crate::scanner::Scanner;
 use crate::sink::Sink;
+use crate::stream::Cursor;
+
+mod assemble;
+mod read;
+
+use read::file_id;
 
 /// Bytes read from the file at a time.
 const READ_CHUNK: usize = 1 << 20;
@@ -141,19 +142,15 @@ pub struct Follower {
     max_wait: Duration,
     /// A pending line longer than this keeps only this many first bytes.
     hold: usize,
-    /// Bytes of the file from offset `base`. In normal mode, complete lines not yet settled
-    /// and then the pending line, from `start`. In long mode, the first `hold` bytes of the
-    /// pending line, and transiently the bytes just read after them.
+    /// Bytes of the file from offset `cur.base`. In normal mode, complete lines not yet
+    /// settled and then the pending line, from `cur.start`. In long mode, the first `hold`
+    /// bytes of the pending line, and transiently the bytes just read after them.
     buf: Vec<u8>,
-    base: u64,
-    start: usize,
-    /// `buf[start..searched]` holds no LF.
-    searched: usize,
+    cur: Cursor,
     /// Set while the pending line is longer than `hold`.
     long: Option<Long>,
     /// Lines read back whole from the file.
     whole: Vec<u8>,
-    number: u64,
     report: Report,
     bom_checked: bool,
     /// The sink asked to stop.
@@ -210,12 +207,9 @@ impl Follower {
             max_wait: DEFAULT_MAX_WAIT,
             hold: probe.max(HOLD.min(max_line)),
             buf: Vec::new(),
-            base: 0,
-            start: 0,
-            searched: 0,
+            cur: Cursor::default(),
             long: None,
             whole: Vec::new(),
-            number: 0,
             report: Report::default(),
             bom_checked: false,
             stopped: false,
@@ -384,20 +378,13 @@ impl Follower {
             }
             if let Some(long) = self.long {
                 self.settle_long(long, false, sink)?;
-            } else if !self.stopped && self.buf.len() > self.start {
-                let end = content_end(&self.buf, self.start, self.buf.len());
-                let at = At {
-                    number: self.number + 1,
-                    offset: self.base + self.start as u64,
-                    len: end - self.start,
-                    has_lf: false,
-                };
-                self.number += 1;
-                let body = Body::Whole(&self.buf[self.start..end]);
-                let r = self
-                    .scanner
-                    .settle(&at, body, &mut self.report, sink, &mut |_| {})?;
-                self.stopped |= r == Settled::Stop;
+            } else if !self.stopped {
+                self.stopped = self.cur.settle_unterminated(
+                    &self.buf,
+                    &mut self.scanner,
+                    &mut self.report,
+                    sink,
+                )?;
             }
         }
         self.report.bytes = len;
@@ -409,383 +396,4 @@ impl Follower {
         sink.finish(&self.report)?;
         Ok(self.report.clone())
     }
-
-    fn io_err(&self, e: io::Error) -> Error {
-        Error::io(self.path.as_deref(), e)
-    }
-
-    /// The file's length, capped at the limit. A file that shrank since the last look, or
-    /// below what was read, is an error: it was truncated (copytruncate, `> file`) or
-    /// rewritten, and following on would skip or misread lines.
-    fn file_len(&mut self) -> Result<u64, Error> {
-        let st = rustix::fs::fstat(&self.file).map_err(|e| self.io_err(e.into()))?;
-        let raw = u64::try_from(st.st_size).unwrap_or(0);
-        let pos = self.read_pos();
-        if raw < self.raw_len || raw.min(self.limit) < pos {
-            let e = io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "shrank from {} to {raw} bytes while it was followed (truncated or \
-                     rewritten; {pos} bytes had been read)",
-                    self.raw_len.max(pos)
-                ),
-            );
-            return Err(self.io_err(e));
-        }
-        self.raw_len = raw;
-        let len = raw.min(self.limit);
-        self.known_len = len;
-        Ok(len)
-    }
-
-    /// Whether the bytes just before `pos` are still the ones read there; an error if not.
-    fn check_tail(&mut self, pos: u64) -> Result<(), Error> {
-        if self.tail.is_empty() {
-            return Ok(());
-        }
-        let at = pos - self.tail.len() as u64;
-        let mut now = [0u8; TAIL];
-        let now = &mut now[..self.tail.len()];
-        let mut got = 0;
-        while got < now.len() {
-            match self.file.read_at(&mut now[got..], at + got as u64) {
-                Ok(0) => break,
-                Ok(k) => got += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.io_err(e)),
-            }
-        }
-        if now[..got] != self.tail[..] {
-            let e = io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "was rewritten while it was followed: the bytes before offset {pos} \
-                     changed (truncated and written again?)"
-                ),
-            );
-            return Err(self.io_err(e));
-        }
-        Ok(())
-    }
-
-    /// Remembers the last bytes read (`new` just read, ending at the read position).
-    fn push_tail(&mut self, new: &[u8]) {
-        if new.len() >= TAIL {
-            self.tail.clear();
-            self.tail.extend_from_slice(&new[new.len() - TAIL..]);
-        } else {
-            let keep = (TAIL - new.len()).min(self.tail.len());
-            self.tail.drain(..self.tail.len() - keep);
-            self.tail.extend_from_slice(new);
-        }
-    }
-
-    /// For a follower opened by path: an error when the path now names another file (the
-    /// log was rotated and a new file created in its place). A path that is gone is not an
-    /// error (the writer may still append to the unlinked file).
-    fn check_replaced(&self) -> Result<(), Error> {
-        let (Some(path), Some(id)) = (&self.path, self.id) else {
-            return Ok(());
-        };
-        match std::fs::metadata(path) {
-            Ok(meta) if file_id(&meta) != id => {
-                let e = io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "was replaced by another file while it was followed ({} bytes of the \
-                         old file were read)",
-                        self.read_pos()
-                    ),
-                );
-                Err(self.io_err(e))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// The offset of the next byte to read.
-    fn read_pos(&self) -> u64 {
-        match self.long {
-            Some(long) => long.offset + long.raw,
-            None => self.base + self.buf.len() as u64,
-        }
-    }
-
-    /// Reads and settles until the file has nothing new. Returns whether anything was read.
-    /// With `budget`, returns after about [`POLL_BUDGET`] of work even when more is there, so
-    /// that a writer faster than the scan cannot keep [`Follower::follow`] from asking
-    /// whether it is done (a child's timeout and size cap are enforced there).
-    fn pump<S: Sink>(&mut self, sink: &mut S, budget: bool) -> Result<bool, S::Error> {
-        let mut got = false;
-        let until = budget.then(|| Instant::now() + POLL_BUDGET);
-        while !self.stopped {
-            if got && until.is_some_and(|t| Instant::now() >= t) {
-                break;
-            }
-            let n = self.read_chunk()?;
-            if n == 0 {
-                break;
-            }
-            got = true;
-            self.settle_read(n, sink)?;
-            if self.report.bytes >= self.next_progress {
-                sink.progress(self.report.bytes, self.known_len);
-                self.next_progress = self.report.bytes + PROGRESS_STEP;
-            }
-        }
-        Ok(got)
-    }
-
-    /// Appends up to [`READ_CHUNK`] new bytes of the file to `buf`; returns how many.
-    fn read_chunk(&mut self) -> Result<usize, Error> {
-        let pos = self.read_pos();
-        let len = self.file_len()?;
-        if len <= pos {
-            return Ok(0);
-        }
-        let want = usize::try_from(len - pos)
-            .unwrap_or(usize::MAX)
-            .min(READ_CHUNK);
-        self.check_tail(pos)?;
-        let old = self.buf.len();
-        self.buf.resize(old + want, 0);
-        let mut got = 0;
-        while got < want {
-            match self
-                .file
-                .read_at(&mut self.buf[old + got..], pos + got as u64)
-            {
-                Ok(0) => break,
-                Ok(k) => got += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.buf.truncate(old);
-                    return Err(self.io_err(e));
-                }
-            }
-        }
-        self.buf.truncate(old + got);
-        let new = &self.buf[old..old + got];
-        let new: Vec<u8> = new[new.len().saturating_sub(TAIL)..].to_vec();
-        self.push_tail(&new);
-        Ok(got)
-    }
-
-    /// Settles what the last read of `n` bytes completed.
-    fn settle_read<S: Sink>(&mut self, n: usize, sink: &mut S) -> Result<(), S::Error> {
-        if let Some(mut long) = self.long {
-            let hold = self.hold;
-            let new = &self.buf[hold..];
-            debug_assert_eq!(new.len(), n);
-            match memchr(b'\n', new) {
-                None => {
-                    long.raw += n as u64;
-                    long.blank = long.blank && is_blank(new);
-                    long.last = new[n - 1];
-                    self.long = Some(long);
-                    self.buf.truncate(hold);
-                    return Ok(());
-                }
-                Some(i) => {
-                    long.raw += i as u64;
-                    long.blank = long.blank && is_blank(&new[..i]);
-                    if i > 0 {
-                        long.last = new[i - 1];
-                    }
-                    self.settle_long(long, true, sink)?;
-                    // The bytes after the LF start the next lines.
-                    self.buf.drain(..hold + i + 1);
-                    self.base = long.offset + long.raw + 1;
-                    self.start = 0;
-                    self.searched = 0;
-                    self.long = None;
-                    self.report.bytes = self.base;
-                    if self.stopped {
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        self.check_bom(false);
-        self.settle_buffered(sink)
-    }
-
-    /// Decides whether the input starts with a BOM, once enough bytes are there (or at the
-    /// end, `at_end`). Until then no line is settled.
-    fn check_bom(&mut self, at_end: bool) {
-        if self.bom_checked || self.base != 0 {
-            self.bom_checked = true;
-            return;
-        }
-        let b = &self.buf[..];
-        if b.len() < BOM.len() && BOM.starts_with(b) && !at_end {
-            return;
-        }
-        self.bom_checked = true;
-        if b.starts_with(BOM) {
-            self.start = BOM.len();
-            self.searched = BOM.len();
-        }
-    }
-
-    /// Settles the complete lines in `buf` (normal mode), compacts it, and switches to long
-    /// mode when the pending line has grown past `hold`.
-    fn settle_buffered<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
-        if !self.bom_checked || self.long.is_some() {
-            return Ok(());
-        }
-        while !self.stopped {
-            let Some(i) = memchr(b'\n', &self.buf[self.searched..]) else {
-                self.searched = self.buf.len();
-                break;
-            };
-            let term = self.searched + i;
-            let end = content_end(&self.buf, self.start, term);
-            self.number += 1;
-            let at = At {
-                number: self.number,
-                offset: self.base + self.start as u64,
-                len: end - self.start,
-                has_lf: true,
-            };
-            let body = Body::Whole(&self.buf[self.start..end]);
-            let r = self
-                .scanner
-                .settle(&at, body, &mut self.report, sink, &mut |_| {})?;
-            debug_assert_ne!(r, Settled::NeedWhole);
-            self.stopped |= r == Settled::Stop;
-            self.start = term + 1;
-            self.searched = term + 1;
-            self.report.bytes = self.base + self.start as u64;
-        }
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.base += self.start as u64;
-            self.searched -= self.start;
-            self.start = 0;
-        }
-        if !self.stopped && self.buf.len() > self.hold {
-            let b = &self.buf[..];
-            self.long = Some(Long {
-                offset: self.base,
-                raw: b.len() as u64,
-                blank: is_blank(b),
-                last: b[b.len() - 1],
-            });
-            self.buf.truncate(self.hold);
-        }
-        if self.buf.capacity() > 4 * (self.hold + READ_CHUNK) {
-            self.buf.shrink_to(self.hold + READ_CHUNK);
-        }
-        Ok(())
-    }
-
-    /// Settles a long line (its first `hold` bytes are `buf[..hold]`), reading it back from
-    /// the file when the scanner needs all of it.
-    fn settle_long<S: Sink>(
-        &mut self,
-        long: Long,
-        has_lf: bool,
-        sink: &mut S,
-    ) -> Result<(), S::Error> {
-        let (_, _, ceiling) = self.scanner.limits();
-        let cr = long.raw > 0 && long.last == b'\r';
-        let len = usize::try_from(long.raw - u64::from(cr)).unwrap_or(usize::MAX);
-        self.number += 1;
-        let at = At {
-            number: self.number,
-            offset: long.offset,
-            len,
-            has_lf,
-        };
-        let complete = if !has_lf && !long.blank && len > ceiling {
-            Some(self.structurally_complete(long.offset, len as u64)?)
-        } else {
-            None
-        };
-        let head = Body::Head {
-            bytes: &self.buf[..self.hold],
-            blank: long.blank,
-            complete,
-        };
-        let mut r = self
-            .scanner
-            .settle(&at, head, &mut self.report, sink, &mut |_| {})?;
-        if r == Settled::NeedWhole {
-            debug_assert!(len <= ceiling);
-            self.read_whole(long.offset, len)?;
-            r = self.scanner.settle(
-                &at,
-                Body::Whole(&self.whole),
-                &mut self.report,
-                sink,
-                &mut |_| {},
-            )?;
-            debug_assert_ne!(r, Settled::NeedWhole);
-            if self.whole.capacity() > KEEP_WHOLE {
-                self.whole = Vec::new();
-            }
-        }
-        self.stopped |= r == Settled::Stop;
-        Ok(())
-    }
-
-    /// Reads `len` bytes at `offset` into `whole`.
-    fn read_whole(&mut self, offset: u64, len: usize) -> Result<(), Error> {
-        self.whole.clear();
-        self.whole.resize(len, 0);
-        let mut got = 0;
-        while got < len {
-            match self
-                .file
-                .read_at(&mut self.whole[got..], offset + got as u64)
-            {
-                Ok(0) => {
-                    let e = io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("the file shrank while it was followed (offset {offset})"),
-                    );
-                    return Err(self.io_err(e));
-                }
-                Ok(k) => got += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.io_err(e)),
-            }
-        }
-        Ok(())
-    }
-
-    /// Streams `len` bytes at `offset` through [`Complete`](crate::complete::Complete).
-    fn structurally_complete(&mut self, offset: u64, len: u64) -> Result<bool, Error> {
-        let mut s = Complete::new();
-        let mut chunk = vec![0; READ_CHUNK];
-        let mut at = 0u64;
-        while at < len && !s.failed() {
-            let want = usize::try_from(len - at)
-                .unwrap_or(usize::MAX)
-                .min(READ_CHUNK);
-            match self.file.read_at(&mut chunk[..want], offset + at) {
-                Ok(0) => {
-                    let e = io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("the file shrank while it was followed (offset {offset})"),
-                    );
-                    return Err(self.io_err(e));
-                }
-                Ok(k) => {
-                    s.feed(&chunk[..k]);
-                    at += k as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.io_err(e)),
-            }
-        }
-        Ok(s.complete())
-    }
-}
-
-/// Device and inode of a file.
-fn file_id(meta: &std::fs::Metadata) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
 }
