@@ -64,19 +64,31 @@ pub(super) fn cut(data: &[u8], from: usize, chunk: usize) -> Cut {
     }
 }
 
+/// A fault may map this much past the bytes read (a whole large folio of the page cache).
+const FOLIO_MAX: usize = 2 << 20;
+
 /// The first LF in `data[from..to]`, searched in steps that release the pages behind them.
+///
+/// The last faults of a piece may map (fault-around, a large folio of the page cache) pages
+/// past `to` that the worker of the next piece has already gone past and released: those
+/// are released here too, or every boundary between pieces of a giant line would leave up to
+/// a folio resident until the whole line is done (measured: 48 MiB on 700 MiB lines searched
+/// in 2 MiB pieces).
 pub(super) fn search(data: &[u8], from: usize, to: usize, pager: &mut Pager<'_>) -> Option<usize> {
     let mut at = from;
+    let mut found = None;
     while at < to {
         let stop = to.min(at + SEARCH_CHUNK);
         if let Some(i) = memchr(b'\n', &data[at..stop]) {
             pager.release_range(from, at + i);
-            return Some(at + i);
+            found = Some(at + i);
+            break;
         }
         pager.release_range(at, stop);
         at = stop;
     }
-    None
+    pager.release_range(to, data.len().min(to + FOLIO_MAX));
+    found
 }
 
 /// A giant line's LF being searched by the workers, piece by piece.
