@@ -148,6 +148,7 @@ mod lines;
 mod parallel;
 mod probe;
 mod profile;
+mod readback;
 mod report;
 mod scanner;
 mod select;
@@ -174,7 +175,7 @@ pub use crate::scanner::{
     DEFAULT_CEILING, DEFAULT_MAX_LINE, DEFAULT_PROBE, Scanner, ScannerBuilder,
 };
 pub use crate::select::{Matcher, Rule, Selector};
-pub use crate::sink::{Sink, SinkError, sinks};
+pub use crate::sink::{Category, Input, Passed, Sink, SinkError, sinks};
 pub use crate::source::guard_sigbus;
 pub use crate::spool::*;
 

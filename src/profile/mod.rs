@@ -65,7 +65,7 @@ pub(crate) use collect::{
 pub use input::{IntoSource, Source};
 pub use run::{RunError, RunSummary};
 pub use summarizer::{Summarizer, summarize};
-pub(crate) use walk::{Access, Fallback, parse_object};
+pub(crate) use walk::{Fallback, parse_object};
 
 /// Error messages are cut to this many characters.
 pub const MESSAGE_CUT: usize = 2000;
