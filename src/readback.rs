@@ -55,7 +55,7 @@ impl Release for Pager<'_> {
 /// let mut scanner = Scanner::builder().build()?;
 /// let mut ending = Ending::default();
 /// scanner.scan_slice(b"{\"a\":1}\n{\"status\":\"done\"}\n", &mut ending)?;
-/// assert_eq!(ending.0, b"tatus\":\"done\"}\n");
+/// assert_eq!(ending.0, b"status\":\"done\"}\n");
 /// # Ok::<(), spoolscan::Error>(())
 /// ```
 pub struct Input<'a> {

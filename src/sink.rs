@@ -210,10 +210,10 @@ pub enum Category {
 ///     .select(Selector::new().equals("type", ["keep"])?)
 ///     .build()?;
 /// let mut census = Census::default();
-/// let input = b"{\"type\":\"keep\"}\n{\"type\":\"x\"}\n[1]\nnot json at all\n";
+/// let input = b"{\"type\":\"keep\"}\n{\"type\":\"x\"}\n[1]\nReading prompt...\n";
 /// let report = scanner.scan_slice(input, &mut census)?;
 /// assert_eq!((census.objects, census.others), (1, 1));
-/// assert_eq!(census.malformed, [(4, b"not json".to_vec())]);
+/// assert_eq!(census.malformed, [(4, b"Reading ".to_vec())]);
 /// assert_eq!((report.retained, report.skipped, report.malformed_total), (1, 2, 1));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
