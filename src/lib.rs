@@ -166,9 +166,9 @@ pub use crate::events::{Events, OwnedEvent};
 pub use crate::follow::{DEFAULT_MAX_WAIT, Follower};
 pub use crate::lines::{Line, LineIter};
 pub use crate::profile::{
-    ERRORS_CAP, IntoSource, MESSAGE_CUT, Profile, RunError, RunSummary, Source, Status, Summarizer,
-    Summary, UnknownProfile, amp, claude, codex, copilot, cursor, gemini, opencode, qwen,
-    summarize,
+    ERRORS_CAP, IntoSource, LiveSummary, MESSAGE_CUT, Profile, RunError, RunSummary, Source,
+    Status, Summarizer, Summary, UnknownProfile, amp, claude, codex, copilot, cursor, gemini,
+    opencode, qwen, summarize,
 };
 pub use crate::report::{Dropped, LOG_CAP, Malformed, Report};
 pub use crate::scanner::{

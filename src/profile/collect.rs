@@ -107,6 +107,18 @@ pub(crate) trait Collector {
     fn finish(&mut self, fin: &mut Finish<'_, '_>) -> Result<Draft, Error>;
 }
 
+impl<C: Collector + ?Sized> Collector for Box<C> {
+    fn event(&mut self, at: At, raw: &mut Raw<'_, '_>) -> bool {
+        (**self).event(at, raw)
+    }
+    fn lost(&mut self, lost: &Lost<'_>) {
+        (**self).lost(lost)
+    }
+    fn finish(&mut self, fin: &mut Finish<'_, '_>) -> Result<Draft, Error> {
+        (**self).finish(fin)
+    }
+}
+
 /// The profile-specific part of a [`Summary`].
 #[derive(Debug, Default)]
 pub(crate) struct Draft {
@@ -174,8 +186,8 @@ impl Finish<'_, '_> {
 /// the first `probe` bytes of a lost line, a malformed line whole for its repair), and the
 /// input read back at the end ([`Input`]: the last-object fallback), where the collector
 /// finishes.
-pub(crate) struct ProfileSink<'x, C> {
-    pub(crate) collector: &'x mut C,
+pub(crate) struct ProfileSink<C> {
+    pub(crate) collector: C,
     pub(crate) limits: Limits,
     /// The profile's selector, to check that a repaired line is one it selects.
     pub(crate) repair: Probe,
@@ -189,8 +201,8 @@ pub(crate) struct ProfileSink<'x, C> {
     malformed: Option<String>,
 }
 
-impl<'x, C: Collector> ProfileSink<'x, C> {
-    pub(crate) fn new(collector: &'x mut C, selector: &Selector, limits: Limits) -> Self {
+impl<C: Collector> ProfileSink<C> {
+    pub(crate) fn new(collector: C, selector: &Selector, limits: Limits) -> Self {
         ProfileSink {
             collector,
             limits,
@@ -256,7 +268,7 @@ impl<'x, C: Collector> ProfileSink<'x, C> {
     }
 }
 
-impl<C: Collector> Sink for ProfileSink<'_, C> {
+impl<C: Collector> Sink for ProfileSink<C> {
     type Error = Error;
 
     fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, Error> {

@@ -123,7 +123,7 @@ const PREFIX: usize = 4 << 10;
 /// (the whole line when it holds at most [`DETECT_HEAD`] bytes, else its first [`PREFIX`]
 /// bytes), comes from the scanner ([`Sink::passed`] for every line: the detection scan
 /// retains nothing); it stops the scan at the first clue, or after [`DETECT_LINES`] lines.
-struct Detector {
+pub(crate) struct Detector {
     types: Probe,
     seen: BTreeMap<String, u64>,
     not_json: u64,
@@ -213,6 +213,62 @@ impl Sink for Detector {
     }
 }
 
+impl Detector {
+    pub(crate) fn new() -> Detector {
+        let sel = Selector::new()
+            .contains("type", [""])
+            .expect("a valid rule");
+        Detector {
+            types: Probe::new(&sel, true),
+            seen: BTreeMap::new(),
+            not_json: 0,
+            untyped: 0,
+            claude_like: None,
+            number: 0,
+            found: None,
+        }
+    }
+
+    /// Whether detection is over before the end of the input: a clue was found, or the lines
+    /// it looks at are all seen.
+    pub(crate) fn decided(&self) -> bool {
+        self.found.is_some() || self.number >= DETECT_LINES as u64
+    }
+
+    /// The profile found (`None` when none fits), with a note saying why.
+    pub(crate) fn conclude(self) -> (Option<Profile>, String) {
+        if let Some((p, note)) = self.found {
+            return (Some(p), note);
+        }
+        if let Some(line) = self.claude_like {
+            return (
+                Some(Profile::Claude),
+                format!(
+                    "profile auto: Claude-compatible events from line {line}, but no event told \
+                     which CLI wrote them (Claude Code, Cursor, Amp or Qwen Code); assumed claude"
+                ),
+            );
+        }
+        let seen = if self.seen.is_empty() {
+            "no event types".to_string()
+        } else {
+            self.seen
+                .iter()
+                .map(|(t, n)| format!("{t:?} x{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        (
+            None,
+            format!(
+                "profile auto: no profile fits the first {} line(s) (seen: {seen}; {} \
+                 line(s) not JSON, {} without a string type); nothing was summarized",
+                self.number, self.not_json, self.untyped
+            ),
+        )
+    }
+}
+
 /// Picks a profile from the first events, with a note saying why; `None` when none fits.
 /// The lines come from a scan of `target` with `s`'s limits that retains nothing and stops
 /// at the first clue.
@@ -220,49 +276,10 @@ pub(crate) fn detect(
     s: &Summarizer,
     target: &Target<'_>,
 ) -> Result<(Option<Profile>, String), Error> {
-    let sel = Selector::new()
-        .contains("type", [""])
-        .expect("a valid rule");
-    let mut d = Detector {
-        types: Probe::new(&sel, true),
-        seen: BTreeMap::new(),
-        not_json: 0,
-        untyped: 0,
-        claude_like: None,
-        number: 0,
-        found: None,
-    };
+    let mut d = Detector::new();
     let mut scanner = s.builder(nothing_selector()).threads(1).build()?;
     target.scan(&mut scanner, &mut d)?;
-    if let Some((p, note)) = d.found {
-        return Ok((Some(p), note));
-    }
-    if let Some(line) = d.claude_like {
-        return Ok((
-            Some(Profile::Claude),
-            format!(
-                "profile auto: Claude-compatible events from line {line}, but no event told \
-                 which CLI wrote them (Claude Code, Cursor, Amp or Qwen Code); assumed claude"
-            ),
-        ));
-    }
-    let seen = if d.seen.is_empty() {
-        "no event types".to_string()
-    } else {
-        d.seen
-            .iter()
-            .map(|(t, n)| format!("{t:?} x{n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    Ok((
-        None,
-        format!(
-            "profile auto: no profile fits the first {} line(s) (seen: {seen}; {} \
-             line(s) not JSON, {} without a string type); nothing was summarized",
-            d.number, d.not_json, d.untyped
-        ),
-    ))
+    Ok(d.conclude())
 }
 
 /// A selector that retains (almost) nothing, for a stream no profile fits: the scan still

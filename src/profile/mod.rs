@@ -43,6 +43,7 @@ pub mod cursor;
 mod detect;
 pub mod gemini;
 mod input;
+mod live;
 pub mod opencode;
 pub mod qwen;
 mod run;
@@ -63,6 +64,7 @@ pub(crate) use collect::{
     extract_message, lenient, message_in, str_of,
 };
 pub use input::{IntoSource, Source};
+pub use live::LiveSummary;
 pub use run::{RunError, RunSummary};
 pub use summarizer::{Summarizer, summarize};
 pub(crate) use walk::{Fallback, parse_object};
@@ -356,6 +358,14 @@ impl Summary {
     /// empty when the status is `ok`).
     pub fn statuses(&self) -> Vec<Status> {
         self.conditions.iter().map(|c| c.0).collect()
+    }
+
+    /// Applies the outcome of the run whose stdout this summarizes, as
+    /// [`Summarizer::summarize_run`] does: `truncated` when its spool hit its cap, a full disk
+    /// or a write error, `failed` when the command timed out, was killed or exited non-zero.
+    /// For a summary made another way, such as a [`LiveSummary`] of the run.
+    pub fn apply_run(&mut self, run: &crate::spool::Run) {
+        run::apply(self, run);
     }
 
     /// Marks the summary truncated: the spool the transcript came from hit its size cap or a

@@ -66,8 +66,8 @@ pub fn summarize<'a>(source: impl IntoSource<'a>, profile: Profile) -> Result<Su
 /// ```
 #[derive(Clone, Debug)]
 pub struct Summarizer {
-    profile: Profile,
-    limits: Limits,
+    pub(super) profile: Profile,
+    pub(super) limits: Limits,
     mmap: bool,
     pub(super) spool_dir: Option<PathBuf>,
     threads: usize,
@@ -209,36 +209,29 @@ impl Summarizer {
             }
             p => Some(p),
         };
-        let ceiling = self.limits.ceiling;
-        let (t, n) = (&target, notes);
-        match profile {
-            Some(p @ Profile::Codex) => self.run_with(p, codex::Collector::new(), t, n),
-            Some(p @ Profile::Claude) => self.run_with(p, claude::Collector::new(), t, n),
-            Some(p @ Profile::Gemini) => self.run_with(p, gemini::Collector::new(ceiling), t, n),
-            Some(p @ Profile::Opencode) => {
-                self.run_with(p, opencode::Collector::new(ceiling), t, n)
-            }
-            Some(p @ Profile::Cursor) => self.run_with(p, cursor::collector(), t, n),
-            Some(p @ Profile::Amp) => self.run_with(p, amp::collector(), t, n),
-            Some(p @ Profile::Qwen) => self.run_with(p, qwen::collector(), t, n),
-            Some(p @ Profile::Copilot) => self.run_with(p, copilot::Collector::new(), t, n),
-            // No profile fits: the scan still runs (for its report), nothing is decoded.
-            Some(Profile::Auto) | None => self.run_with(Profile::Auto, detect::Nothing, t, n),
-        }
-    }
-
-    fn run_with<C: Collector>(
-        &self,
-        profile: Profile,
-        mut collector: C,
-        target: &Target<'_>,
-        notes: Vec<String>,
-    ) -> Result<Summary, Error> {
+        let profile = profile.unwrap_or(Profile::Auto);
         let selector = profile.selector().unwrap_or_else(detect::nothing_selector);
         let mut scanner: Scanner = self.builder(selector.clone()).build()?;
-        let mut sink = ProfileSink::new(&mut collector, &selector, self.limits);
+        let mut sink = ProfileSink::new(self.collector(profile), &selector, self.limits);
         let report = target.scan(&mut scanner, &mut sink)?;
         self.summary_of(profile, sink, report, notes)
+    }
+
+    /// The collector of `profile` ([`Profile::Auto`]: no profile fits, the scan still runs
+    /// for its report, nothing is decoded).
+    pub(super) fn collector(&self, profile: Profile) -> Box<dyn Collector> {
+        let ceiling = self.limits.ceiling;
+        match profile {
+            Profile::Codex => Box::new(codex::Collector::new()),
+            Profile::Claude => Box::new(claude::Collector::new()),
+            Profile::Gemini => Box::new(gemini::Collector::new(ceiling)),
+            Profile::Opencode => Box::new(opencode::Collector::new(ceiling)),
+            Profile::Cursor => Box::new(cursor::collector()),
+            Profile::Amp => Box::new(amp::collector()),
+            Profile::Qwen => Box::new(qwen::collector()),
+            Profile::Copilot => Box::new(copilot::Collector::new()),
+            Profile::Auto => Box::new(detect::Nothing),
+        }
     }
 
     /// The summary of a finished scan into `sink` (finishing the collector without the input
@@ -246,7 +239,7 @@ impl Summarizer {
     pub(super) fn summary_of<C: Collector>(
         &self,
         profile: Profile,
-        mut sink: ProfileSink<'_, C>,
+        mut sink: ProfileSink<C>,
         report: Report,
         mut notes: Vec<String>,
     ) -> Result<Summary, Error> {
