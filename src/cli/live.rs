@@ -265,7 +265,7 @@ fn num(v: &Value, key: &str) -> Option<u64> {
 /// A tool call: its `command` parameter when it has one, else its name.
 fn tool_call(v: &Value, name: &str, params: &str) -> Option<String> {
     let p = v.get(params);
-    p.and_then(|p| p.get("command"))
+    p.and_then(|p| p.get("command").or_else(|| p.get("cmd")))
         .and_then(text)
         .or_else(|| v.get(name).and_then(text))
 }
@@ -351,6 +351,41 @@ impl Sink for StatusSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The status after every line of a sample, as the observer sees them.
+    fn sample(text: &str) -> String {
+        let mut sink = StatusSink::new(LiveStatus::new(false));
+        for l in text.lines() {
+            sink.line(l.as_bytes(), true);
+        }
+        sink.status.line()
+    }
+
+    #[test]
+    fn every_profile_sample() {
+        let all = [
+            ("codex", include_str!("../../samples/codex.ndjson")),
+            ("claude", include_str!("../../samples/claude.ndjson")),
+            ("gemini", include_str!("../../samples/gemini.ndjson")),
+            ("opencode", include_str!("../../samples/opencode.ndjson")),
+            ("cursor", include_str!("../../samples/cursor.ndjson")),
+            ("amp", include_str!("../../samples/amp.ndjson")),
+            ("qwen", include_str!("../../samples/qwen.ndjson")),
+            ("copilot", include_str!("../../samples/copilot.ndjson")),
+        ];
+        for (name, text) in all {
+            let line = sample(text);
+            eprintln!("{name}: {line}");
+            let n = text.lines().filter(|l| !l.trim().is_empty()).count();
+            assert!(line.starts_with(&format!("{n} events")), "{name}: {line}");
+            // The answer (or the last message) and a command or tool are shown.
+            assert!(
+                line.contains(" | > ") || line.contains("error: "),
+                "{name}: {line}"
+            );
+            assert!(line.contains(" | $ "), "{name}: {line}");
+        }
+    }
 
     fn feed(lines: &[&str]) -> LiveStatus {
         let mut s = LiveStatus::new(false);
