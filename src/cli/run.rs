@@ -48,8 +48,8 @@ pub struct RunArgs {
     pub profile: Option<String>,
     /// Follow the command's stdout while it runs: print each retained line as soon as the
     /// command has written it (flushed per line), instead of after it exits. With --profile,
-    /// show a one-line live status on stderr instead (when stderr is a terminal), then print
-    /// the summary.
+    /// summarize the transcript as it is written (no second scan) and show a one-line live
+    /// status on stderr instead (when stderr is a terminal), then print the summary.
     #[arg(long)]
     pub follow: bool,
     #[command(flatten)]

@@ -200,6 +200,12 @@ impl Summarizer {
     }
 
     pub(super) fn summarize_target(&self, target: Target<'_>) -> Result<Summary, Error> {
+        if let (Target::File(f), Profile::Auto, false) = (&target, self.profile, self.mmap) {
+            // Copied once (with `mmap(false)` each scan of a file would copy it): detection and
+            // the summary then scan the copy.
+            let copy = self.builder(Selector::new()).build()?.spool(*f)?;
+            return self.summarize_target(Target::Spool(&copy));
+        }
         let mut notes = Vec::new();
         let profile = match self.profile {
             Profile::Auto => {
