@@ -146,6 +146,7 @@ mod events;
 mod follow;
 mod lines;
 mod parallel;
+mod passed;
 mod probe;
 mod profile;
 mod readback;
