@@ -172,3 +172,20 @@ fn cli_follow_profile_equals_run_profile() {
         assert_eq!(live, after, "{name} exit 3");
     }
 }
+
+/// Limits out of order: the live summary says so (the error of `Summarizer::summarize`), for a
+/// fixed profile and for `auto`.
+#[test]
+fn live_summary_reports_bad_limits() {
+    for p in [Profile::Codex, Profile::Auto] {
+        let mut s = Summarizer::new(p);
+        s.probe(1 << 20).max_line(1 << 10);
+        let want = s.summarize(&b"{}\n"[..]).unwrap_err();
+        assert!(matches!(want, spoolscan::Error::Config(_)), "{want}");
+        let mut live = s.live_file(tempfile::tempfile().unwrap());
+        let got = live.poll().unwrap_err();
+        assert_eq!(got.to_string(), want.to_string(), "{p:?}");
+        // Once said, the live summary cannot go on.
+        assert!(live.finish().is_err());
+    }
+}

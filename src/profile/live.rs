@@ -70,6 +70,9 @@ enum State {
         sink: Box<ProfileSink<Box<dyn Collector>>>,
         notes: Vec<String>,
     },
+    /// The follow could not start (the limits are out of order, the file's descriptor could
+    /// not be duplicated): the error, returned by the next call.
+    Failed(Error),
     /// Between states, and after an error.
     Gone,
 }
@@ -196,9 +199,9 @@ impl LiveSummary {
                     follower,
                     detector: Box::new(Detector::new()),
                 },
-                Err(_) => State::Gone,
+                Err(e) => State::Failed(e),
             },
-            p => live.following(p, Vec::new()).unwrap_or(State::Gone),
+            p => live.following(p, Vec::new()).unwrap_or_else(State::Failed),
         };
         live
     }
@@ -265,7 +268,7 @@ impl LiveSummary {
                 profile: &mut **sink,
                 observer,
             }),
-            State::Gone => Err(gone()),
+            State::Failed(_) | State::Gone => Err(self.gone()),
         }
     }
 
@@ -360,12 +363,23 @@ impl LiveSummary {
                 })?;
                 Ok(())
             }
-            _ => Err(gone()),
+            _ => Err(self.gone()),
         }
     }
 
-    fn summary(self) -> Result<Summary, Error> {
-        match self.state {
+    /// The error of a live summary that cannot go on: why it could not start, once.
+    fn gone(&mut self) -> Error {
+        match std::mem::replace(&mut self.state, State::Gone) {
+            State::Failed(e) => e,
+            _ => Error::io(
+                None,
+                std::io::Error::other("the live summary failed earlier and cannot go on"),
+            ),
+        }
+    }
+
+    fn summary(mut self) -> Result<Summary, Error> {
+        match std::mem::replace(&mut self.state, State::Gone) {
             State::Following {
                 follower,
                 profile,
@@ -375,16 +389,12 @@ impl LiveSummary {
                 let report = follower.report().clone();
                 self.summarizer.summary_of(profile, *sink, report, notes)
             }
-            _ => Err(gone()),
+            other => {
+                self.state = other;
+                Err(self.gone())
+            }
         }
     }
-}
-
-fn gone() -> Error {
-    Error::io(
-        None,
-        std::io::Error::other("the live summary failed earlier and cannot go on"),
-    )
 }
 
 /// The profile's sink and an observer, fed the same calls.
