@@ -3,7 +3,7 @@
 //! ([`spoolscan::LiveSummary`]) that follows the spool with the profile; the summary, which
 //! comes out of the same pass, is printed by `outcome`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use spoolscan::{Category, Event, Passed, Report, Sink};
@@ -38,7 +38,13 @@ pub struct LiveStatus {
     tokens_in: u64,
     tokens_out: u64,
     events: u64,
+    /// When the line was last drawn: a change of the count alone is drawn at most every
+    /// [`REDRAW`] (a fast writer's millions of lines would otherwise cost a redraw each).
+    drawn: Option<Instant>,
 }
+
+/// A line whose only change is the count is redrawn at most this often.
+const REDRAW: Duration = Duration::from_millis(100);
 
 impl LiveStatus {
     /// A status line, drawn only when `enabled` (stderr is a terminal and not `--quiet`).
@@ -52,12 +58,20 @@ impl LiveStatus {
             tokens_in: 0,
             tokens_out: 0,
             events: 0,
+            drawn: None,
         }
     }
 
     /// Takes one event into account and redraws.
     pub fn event(&mut self, v: &Value) {
         self.events += 1;
+        let before = (
+            self.message.clone(),
+            self.command.clone(),
+            self.error.clone(),
+            self.tokens_in,
+            self.tokens_out,
+        );
         let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
         let item = v.get("item");
         let item_ty = item.and_then(|i| i.get("type")).and_then(Value::as_str);
@@ -179,13 +193,21 @@ impl LiveStatus {
             }
             _ => {}
         }
-        self.draw();
+        let now = (
+            &self.message,
+            &self.command,
+            &self.error,
+            self.tokens_in,
+            self.tokens_out,
+        );
+        let changed = now != (&before.0, &before.1, &before.2, before.3, before.4);
+        self.draw(changed);
     }
 
     /// Counts a line that is not an event it can read (a giant output, a malformed line).
     pub fn other(&mut self) {
         self.events += 1;
-        self.draw();
+        self.draw(false);
     }
 
     /// The status line's text.
@@ -209,10 +231,12 @@ impl LiveStatus {
         parts.join(" | ")
     }
 
-    fn draw(&mut self) {
-        if !self.enabled {
+    /// Redraws: now when `changed` (more than the count), else if [`REDRAW`] has passed.
+    fn draw(&mut self, changed: bool) {
+        if !self.enabled || !changed && self.drawn.is_some_and(|t| t.elapsed() < REDRAW) {
             return;
         }
+        self.drawn = Some(Instant::now());
         let line = self.line();
         let bar = self.bar.get_or_insert_with(|| {
             let bar = indicatif::ProgressBar::new_spinner();
