@@ -14,14 +14,19 @@ use crate::source::Pager;
 #[cfg(doc)]
 use crate::sink::Sink;
 
-/// Releases mapped pages a read has gone past.
+/// Releases mapped pages a read has gone past, and tells whether the mapped file shrank.
 pub(crate) trait Release {
     fn release(&mut self, from: usize, to: usize);
+    fn shrunk(&self) -> Option<Error>;
 }
 
 impl Release for Pager<'_> {
     fn release(&mut self, from: usize, to: usize) {
         self.release_range(from, to);
+    }
+
+    fn shrunk(&self) -> Option<Error> {
+        Pager::shrunk(self)
     }
 }
 
@@ -110,7 +115,8 @@ impl<'a> Input<'a> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when reading a file fails.
+    /// [`Error::Io`] when reading a file fails, or a mapped file shrank under the scan (with
+    /// [`guard_sigbus`](crate::guard_sigbus) installed).
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Error> {
         let total = self.len();
         let start = offset.min(total);
@@ -120,7 +126,13 @@ impl<'a> Input<'a> {
                 let s = start as usize;
                 buf[..n].copy_from_slice(&data[s..s + n]);
                 if let Some(p) = pager {
-                    p.borrow_mut().release(s, s + n);
+                    let mut p = p.borrow_mut();
+                    // A file truncated under the mapping reads as zeros (the SIGBUS guard):
+                    // an error, as in the scan.
+                    if let Some(e) = p.shrunk() {
+                        return Err(e);
+                    }
+                    p.release(s, s + n);
                 }
                 Ok(n)
             }
