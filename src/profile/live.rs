@@ -30,7 +30,10 @@ const NAP_MIN: Duration = Duration::from_millis(1);
 /// followed, for a live display: it gets the retained events, the passed lines (skipped ones
 /// too when it [`wants_skipped`](Sink::wants_skipped)), and can stop the follow.
 ///
-/// The summary equals the one of [`Summarizer::summarize`] over the finished file.
+/// The summary equals the one of [`Summarizer::summarize`] over the finished file. Nothing is
+/// scanned twice: the lines go to the profile as the follower settles them, and only the
+/// Codex last-object fallback reads back, from the end of the file, as it does for a file
+/// ([`Sink::read_back`]).
 ///
 /// ```
 /// use std::io::Write;
