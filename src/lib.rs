@@ -146,8 +146,10 @@ mod events;
 mod follow;
 mod lines;
 mod parallel;
+mod passed;
 mod probe;
 mod profile;
+mod readback;
 mod report;
 mod scanner;
 mod select;
@@ -165,16 +167,16 @@ pub use crate::events::{Events, OwnedEvent};
 pub use crate::follow::{DEFAULT_MAX_WAIT, Follower};
 pub use crate::lines::{Line, LineIter};
 pub use crate::profile::{
-    ERRORS_CAP, IntoSource, MESSAGE_CUT, Profile, RunError, RunSummary, Source, Status, Summarizer,
-    Summary, UnknownProfile, amp, claude, codex, copilot, cursor, gemini, opencode, qwen,
-    summarize,
+    ERRORS_CAP, IntoSource, LiveSummary, MESSAGE_CUT, Profile, RunError, RunSummary, Source,
+    Status, Summarizer, Summary, UnknownProfile, amp, claude, codex, copilot, cursor, gemini,
+    opencode, qwen, summarize,
 };
 pub use crate::report::{Dropped, LOG_CAP, Malformed, Report};
 pub use crate::scanner::{
     DEFAULT_CEILING, DEFAULT_MAX_LINE, DEFAULT_PROBE, Scanner, ScannerBuilder,
 };
 pub use crate::select::{Matcher, Rule, Selector};
-pub use crate::sink::{Sink, SinkError, sinks};
+pub use crate::sink::{Category, Input, Passed, Sink, SinkError, sinks};
 pub use crate::source::guard_sigbus;
 pub use crate::spool::*;
 

@@ -477,6 +477,7 @@ impl Scanner {
         }
         debug_assert!(report.is_consistent(), "{report:?}");
         sink.progress(len as u64, len as u64);
+        sink.read_back(&crate::readback::Input::slice(data, Some(pager)), &report)?;
         sink.finish(&report)?;
         Ok(report)
     }

@@ -10,7 +10,7 @@ use crate::lines::{Line, is_blank};
 use crate::probe::Outcome;
 use crate::report::{Dropped, Malformed, Report};
 use crate::scanner::Scanner;
-use crate::sink::Sink;
+use crate::sink::{Category, Passed, Sink};
 use crate::validate::{Invalid, validate};
 
 /// Where a line is, as [`Scanner::settle`] needs it.
@@ -80,6 +80,19 @@ struct Lined<'b> {
     head: &'b [u8],
     /// For a head over the ceiling without LF: the caller's structural check.
     complete: Option<bool>,
+}
+
+impl<'b> Lined<'b> {
+    /// The line as [`Sink::passed`] sees it.
+    fn passed(&self, category: Category) -> Passed<'b> {
+        Passed {
+            number: self.number,
+            offset: self.start,
+            len: self.len as u64,
+            category,
+            bytes: self.whole.unwrap_or(self.head),
+        }
+    }
 }
 
 impl Scanner {
@@ -228,7 +241,7 @@ impl Scanner {
             value,
             reason: "over_ceiling",
         };
-        let go = sink.dropped(&d)?;
+        let go = sink.dropped(&d)? && sink.passed(&line.passed(Category::Dropped))?;
         report.push_dropped(d);
         if !line.has_lf && !self.is_complete(line, None, release) {
             report.truncated = true;
@@ -310,15 +323,16 @@ impl Scanner {
             Verdict::Retain => unreachable!("retained lines are handed on or dropped"),
             Verdict::Skip => {
                 report.skipped += 1;
-                true
+                !sink.wants_skipped() || sink.passed(&line.passed(Category::Skipped))?
             }
             Verdict::OversizeSkip => {
                 report.oversize_skipped += 1;
-                true
+                !sink.wants_skipped() || sink.passed(&line.passed(Category::OversizeSkipped))?
             }
             Verdict::OversizeUnclassified => {
                 report.oversize_unclassified += 1;
                 sink.unclassified(line.number, line.start, line.len as u64)?
+                    && sink.passed(&line.passed(Category::OversizeUnclassified))?
             }
             Verdict::Malformed(error) => {
                 let m = Malformed {
@@ -327,7 +341,7 @@ impl Scanner {
                     len: line.len as u64,
                     error,
                 };
-                let go = sink.malformed(&m)?;
+                let go = sink.malformed(&m)? && sink.passed(&line.passed(Category::Malformed))?;
                 report.push_malformed(m);
                 go
             }

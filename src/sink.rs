@@ -7,6 +7,8 @@ use serde::de::DeserializeOwned;
 
 use crate::decode::Event;
 use crate::lines::Line;
+pub use crate::passed::{Category, Passed};
+pub use crate::readback::Input;
 use crate::report::{Dropped, Malformed, Report};
 
 /// Receives the results of a scan, in file order.
@@ -69,6 +71,38 @@ pub trait Sink {
         Ok(true)
     }
 
+    /// Every non-blank line that was not handed to [`Sink::retained`], with the bytes of it
+    /// that the scan holds (see [`Passed`]): called after [`Sink::dropped`],
+    /// [`Sink::malformed`] or [`Sink::unclassified`] for those lines (when they did not stop
+    /// the scan), and for skipped lines (`skipped`, `oversize_skipped`) only when
+    /// [`Sink::wants_skipped`] returns true. Default: ignore it.
+    ///
+    /// The bytes are borrowed for the call: a lines's head tells its type or its first keys
+    /// without the scan reading the rest. See [`Passed`] for an example.
+    fn passed(&mut self, _line: &Passed<'_>) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+
+    /// Whether [`Sink::passed`] is also called for skipped lines (usually most of the
+    /// input). Asked once per line; default: false. A parallel scan
+    /// ([`ScannerBuilder::threads`](crate::ScannerBuilder::threads)) of a sink that wants them
+    /// runs on the calling thread alone, so that the calls come in file order with the bytes
+    /// at hand.
+    fn wants_skipped(&self) -> bool {
+        false
+    }
+
+    /// Called once at the end of a scan that can read its input back, just before
+    /// [`Sink::finish`], with the input ([`Input`]) and the final report: a slice, a file
+    /// (mapped, or spooled with `mmap(false)`), and a followed file
+    /// ([`Follower::finish`](crate::Follower::finish)). A reader scanned as it arrives
+    /// ([`Scanner::scan_reader`](crate::Scanner::scan_reader)) cannot be read back: the
+    /// method is not called (spool it first with [`Scanner::spool`](crate::Scanner::spool)).
+    /// Default: nothing. See [`Input`] for an example.
+    fn read_back(&mut self, _input: &Input<'_>, _report: &Report) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
     /// Called now and then with the number of bytes scanned so far (for progress bars);
     /// `total` is 0 while the input's size is unknown (a reader). Default: nothing.
     fn progress(&mut self, _scanned: u64, _total: u64) {}
@@ -100,6 +134,15 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     }
     fn unclassified(&mut self, line: u64, offset: u64, len: u64) -> Result<bool, S::Error> {
         (**self).unclassified(line, offset, len)
+    }
+    fn passed(&mut self, line: &Passed<'_>) -> Result<bool, S::Error> {
+        (**self).passed(line)
+    }
+    fn wants_skipped(&self) -> bool {
+        (**self).wants_skipped()
+    }
+    fn read_back(&mut self, input: &Input<'_>, report: &Report) -> Result<(), S::Error> {
+        (**self).read_back(input, report)
     }
     fn progress(&mut self, scanned: u64, total: u64) {
         (**self).progress(scanned, total)

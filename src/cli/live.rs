@@ -1,27 +1,34 @@
 //! `run --follow --profile`: a one-line live status of an agent run on stderr (the last agent
-//! message, the command being run, tokens so far); the summary of the finished transcript is
-//! printed by `outcome`.
+//! message, the command being run, tokens so far), an observer of the live summary
+//! ([`spoolscan::LiveSummary`]) that follows the spool with the profile; the summary, which
+//! comes out of the same pass, is printed by `outcome`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use spoolscan::{Event, Report, Selector, Sink};
-
-use super::Output;
+use spoolscan::{Category, Event, Passed, Report, Sink};
 
 /// Text shown from a message or command, at most this many characters.
 const SHOWN: usize = 200;
 
 /// The live status of an agent run, drawn on stderr as one line (when enabled).
 ///
-/// It understands the events of the three supported CLIs by their shape, so it works before
-/// (or without) knowing which one is running:
+/// It reads every line of the transcript that is at most [`PARSED`] bytes (the profile's
+/// events and the lines it skips alike, so it sees the commands a profile never decodes) and
+/// understands the events of every profile by their shape:
 ///
 /// * Codex: `item.started` of a `command_execution` (the command), `item.completed` of an
 ///   `agent_message` (the text), `turn.completed` (cumulative `usage`), `error`, `turn.failed`.
-/// * Claude Code: `assistant` (text and `tool_use` blocks, per-message `usage`), `result`.
+/// * Claude Code, and the Claude-like Amp and Qwen Code: `assistant` (text and `tool_use`
+///   blocks, per-message `usage`), `result`.
+/// * Cursor Agent: as Claude, plus `tool_call` (the shell command or the tool's name) and the
+///   camelCase `usage` of its `result`.
 /// * Gemini CLI: `message` from the assistant (`delta` chunks are appended), `tool_use`,
 ///   `result` (`stats`), `error`.
+/// * OpenCode: `text` (`part.text`), `tool_use` (`part.tool`, its input's command),
+///   `step_finish` (`part.tokens`, summed), `error` (`error.data.message`).
+/// * Copilot CLI: `assistant.message` (`data.content`, `data.outputTokens`),
+///   `tool.execution_start` (`data.toolName`, its arguments' command), `session.error`.
 pub struct LiveStatus {
     bar: Option<indicatif::ProgressBar>,
     enabled: bool,
@@ -31,7 +38,13 @@ pub struct LiveStatus {
     tokens_in: u64,
     tokens_out: u64,
     events: u64,
+    /// When the line was last drawn: a change of the count alone is drawn at most every
+    /// [`REDRAW`] (a fast writer's millions of lines would otherwise cost a redraw each).
+    drawn: Option<Instant>,
 }
+
+/// A line whose only change is the count is redrawn at most this often.
+const REDRAW: Duration = Duration::from_millis(100);
 
 impl LiveStatus {
     /// A status line, drawn only when `enabled` (stderr is a terminal and not `--quiet`).
@@ -45,33 +58,20 @@ impl LiveStatus {
             tokens_in: 0,
             tokens_out: 0,
             events: 0,
+            drawn: None,
         }
-    }
-
-    /// The events the status reads. Small events only: a finished command's output and tool
-    /// results (the giant lines) are not among them.
-    pub fn selector() -> Selector {
-        Selector::new()
-            .equals(
-                "type",
-                [
-                    "item.started",
-                    "turn.completed",
-                    "turn.failed",
-                    "error",
-                    "assistant",
-                    "result",
-                    "message",
-                    "tool_use",
-                ],
-            )
-            .and_then(|s| s.equals("item.type", ["agent_message"]))
-            .expect("valid rules")
     }
 
     /// Takes one event into account and redraws.
     pub fn event(&mut self, v: &Value) {
         self.events += 1;
+        let before = (
+            self.message.clone(),
+            self.command.clone(),
+            self.error.clone(),
+            self.tokens_in,
+            self.tokens_out,
+        );
         let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
         let item = v.get("item");
         let item_ty = item.and_then(|i| i.get("type")).and_then(Value::as_str);
@@ -113,8 +113,12 @@ impl LiveStatus {
             "result" => {
                 // Claude's `usage`, Gemini's `stats`: the totals of the run.
                 if let Some(u) = v.get("usage").or_else(|| v.get("stats")) {
-                    self.tokens_in = num(u, "input_tokens").unwrap_or(self.tokens_in);
-                    self.tokens_out = num(u, "output_tokens").unwrap_or(self.tokens_out);
+                    self.tokens_in = num(u, "input_tokens")
+                        .or_else(|| num(u, "inputTokens"))
+                        .unwrap_or(self.tokens_in);
+                    self.tokens_out = num(u, "output_tokens")
+                        .or_else(|| num(u, "outputTokens"))
+                        .unwrap_or(self.tokens_out);
                 }
                 if v.get("is_error").and_then(Value::as_bool) == Some(true) {
                     self.error = message_of(v);
@@ -132,10 +136,78 @@ impl LiveStatus {
                     (_, _, c) => c,
                 };
             }
+            // OpenCode (its `tool_use` carries a `part`).
+            "tool_use" if v.get("part").is_some() => {
+                let part = v.get("part");
+                let state = part.and_then(|p| p.get("state"));
+                self.command = state
+                    .and_then(|s| s.get("input"))
+                    .and_then(|i| i.get("command"))
+                    .and_then(text)
+                    .or_else(|| part.and_then(|p| p.get("tool")).and_then(text));
+            }
             "tool_use" => self.command = tool_call(v, "tool_name", "parameters"),
+            "text" => {
+                if let Some(t) = v.get("part").and_then(|p| p.get("text")).and_then(text) {
+                    self.message = Some(t);
+                }
+            }
+            "step_finish" => {
+                if let Some(t) = v.get("part").and_then(|p| p.get("tokens")) {
+                    self.tokens_in += num(t, "input").unwrap_or(0);
+                    self.tokens_out += num(t, "output").unwrap_or(0);
+                }
+            }
+            // Cursor Agent.
+            "tool_call" => {
+                if let Some(call) = v.get("tool_call").and_then(Value::as_object) {
+                    // `{"shellToolCall": {"args": {"command": ...}}}`, or another tool's name.
+                    self.command = call.iter().find_map(|(name, c)| {
+                        let args = c.get("args");
+                        args.and_then(|a| a.get("command"))
+                            .and_then(text)
+                            .or_else(|| Some(name.trim_end_matches("ToolCall").to_string()))
+                    });
+                }
+            }
+            // Copilot CLI.
+            "assistant.message" => {
+                let data = v.get("data");
+                if let Some(c) = data.and_then(|d| d.get("content")).and_then(text)
+                    && !c.is_empty()
+                {
+                    self.message = Some(c);
+                }
+                self.tokens_out += data.and_then(|d| num(d, "outputTokens")).unwrap_or(0);
+            }
+            "tool.execution_start" => {
+                let data = v.get("data");
+                self.command = data
+                    .and_then(|d| d.get("arguments"))
+                    .and_then(|a| a.get("command"))
+                    .and_then(text)
+                    .or_else(|| data.and_then(|d| d.get("toolName")).and_then(text));
+            }
+            "session.error" => {
+                self.error = v.get("data").and_then(message_of);
+            }
             _ => {}
         }
-        self.draw();
+        let now = (
+            &self.message,
+            &self.command,
+            &self.error,
+            self.tokens_in,
+            self.tokens_out,
+        );
+        let changed = now != (&before.0, &before.1, &before.2, before.3, before.4);
+        self.draw(changed);
+    }
+
+    /// Counts a line that is not an event it can read (a giant output, a malformed line).
+    pub fn other(&mut self) {
+        self.events += 1;
+        self.draw(false);
     }
 
     /// The status line's text.
@@ -159,10 +231,12 @@ impl LiveStatus {
         parts.join(" | ")
     }
 
-    fn draw(&mut self) {
-        if !self.enabled {
+    /// Redraws: now when `changed` (more than the count), else if [`REDRAW`] has passed.
+    fn draw(&mut self, changed: bool) {
+        if !self.enabled || !changed && self.drawn.is_some_and(|t| t.elapsed() < REDRAW) {
             return;
         }
+        self.drawn = Some(Instant::now());
         let line = self.line();
         let bar = self.bar.get_or_insert_with(|| {
             let bar = indicatif::ProgressBar::new_spinner();
@@ -215,21 +289,35 @@ fn num(v: &Value, key: &str) -> Option<u64> {
 /// A tool call: its `command` parameter when it has one, else its name.
 fn tool_call(v: &Value, name: &str, params: &str) -> Option<String> {
     let p = v.get(params);
-    p.and_then(|p| p.get("command"))
+    p.and_then(|p| p.get("command").or_else(|| p.get("cmd")))
         .and_then(text)
         .or_else(|| v.get(name).and_then(text))
 }
 
-/// The message of an error event (`message`, `error.message`, `error`, `result`).
+/// The message of an error event (`message`, `error.message`, `error.data.message`, `error`,
+/// `result`).
 fn message_of(v: &Value) -> Option<String> {
+    let error = v.get("error");
     v.get("message")
         .and_then(text)
-        .or_else(|| v.get("error").and_then(|e| e.get("message")).and_then(text))
+        .or_else(|| error.and_then(|e| e.get("message")).and_then(text))
+        .or_else(|| {
+            error
+                .and_then(|e| e.get("data"))
+                .and_then(|d| d.get("message"))
+                .and_then(text)
+        })
         .or_else(|| v.get("error").and_then(text))
         .or_else(|| v.get("result").and_then(text))
 }
 
-/// Feeds the retained events of a follow to a [`LiveStatus`].
+/// Lines of at most this many bytes are parsed for the status line (a giant tool output is
+/// counted, not parsed).
+pub const PARSED: usize = 64 << 10;
+
+/// Feeds the lines of a live summary to a [`LiveStatus`]: the profile's events, and the lines
+/// it skips (their bytes are at hand in the follower: a line it holds whole and no larger
+/// than [`PARSED`] is parsed; nothing is read for the status that the follow did not read).
 pub struct StatusSink {
     status: LiveStatus,
 }
@@ -243,20 +331,42 @@ impl StatusSink {
     pub fn clear(&mut self) {
         self.status.clear();
     }
+
+    fn line(&mut self, bytes: &[u8], whole: bool) {
+        // A line that is not the shape expected is not worth stopping for.
+        let v = (whole && bytes.len() <= PARSED)
+            .then(|| serde_json::from_slice::<Value>(bytes).ok())
+            .flatten();
+        match v {
+            Some(v) if v.is_object() => self.status.event(&v),
+            _ => self.status.other(),
+        }
+    }
 }
 
 impl Sink for StatusSink {
-    type Error = Output;
+    type Error = spoolscan::Error;
 
-    fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, Output> {
-        // An event that is not the shape expected is not worth stopping for.
-        if let Ok(v) = event.decode::<Value>() {
-            self.status.event(&v);
+    fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, Self::Error> {
+        self.line(event.bytes(), true);
+        Ok(true)
+    }
+
+    fn wants_skipped(&self) -> bool {
+        true
+    }
+
+    fn passed(&mut self, line: &Passed<'_>) -> Result<bool, Self::Error> {
+        match line.category() {
+            Category::Skipped | Category::OversizeSkipped => {
+                self.line(line.bytes(), line.is_whole());
+            }
+            _ => self.status.other(),
         }
         Ok(true)
     }
 
-    fn finish(&mut self, _report: &Report) -> Result<(), Output> {
+    fn finish(&mut self, _report: &Report) -> Result<(), Self::Error> {
         self.status.clear();
         Ok(())
     }
@@ -265,6 +375,41 @@ impl Sink for StatusSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The status after every line of a sample, as the observer sees them.
+    fn sample(text: &str) -> String {
+        let mut sink = StatusSink::new(LiveStatus::new(false));
+        for l in text.lines() {
+            sink.line(l.as_bytes(), true);
+        }
+        sink.status.line()
+    }
+
+    #[test]
+    fn every_profile_sample() {
+        let all = [
+            ("codex", include_str!("../../samples/codex.ndjson")),
+            ("claude", include_str!("../../samples/claude.ndjson")),
+            ("gemini", include_str!("../../samples/gemini.ndjson")),
+            ("opencode", include_str!("../../samples/opencode.ndjson")),
+            ("cursor", include_str!("../../samples/cursor.ndjson")),
+            ("amp", include_str!("../../samples/amp.ndjson")),
+            ("qwen", include_str!("../../samples/qwen.ndjson")),
+            ("copilot", include_str!("../../samples/copilot.ndjson")),
+        ];
+        for (name, text) in all {
+            let line = sample(text);
+            eprintln!("{name}: {line}");
+            let n = text.lines().filter(|l| !l.trim().is_empty()).count();
+            assert!(line.starts_with(&format!("{n} events")), "{name}: {line}");
+            // The answer (or the last message) and a command or tool are shown.
+            assert!(
+                line.contains(" | > ") || line.contains("error: "),
+                "{name}: {line}"
+            );
+            assert!(line.contains(" | $ "), "{name}: {line}");
+        }
+    }
 
     fn feed(lines: &[&str]) -> LiveStatus {
         let mut s = LiveStatus::new(false);

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use spoolscan::{Report, Run, Summarizer};
+use spoolscan::{Report, Run, Summarizer, Summary};
 
 use super::{Exit, write_stats};
 
@@ -52,7 +52,17 @@ pub fn report_failure(run: &Run, extracted: Option<&str>) {
 /// incomplete, failed when the command failed); writes its report to `stats`; returns the
 /// command's exit status.
 pub fn summary(summarizer: &Summarizer, stats: Option<&Path>, run: &Run) -> Result<(), Exit> {
-    let summary = match summarizer.summarize_run(run) {
+    print_summary(summarizer.summarize_run(run), stats, run)
+}
+
+/// Prints a summary of the run's stdout (made by [`summary`], or by a live follow), writes
+/// its report to `stats`, and returns the command's exit status.
+pub fn print_summary(
+    summary: Result<Summary, spoolscan::Error>,
+    stats: Option<&Path>,
+    run: &Run,
+) -> Result<(), Exit> {
+    let summary = match summary {
         Ok(summary) => summary,
         Err(spoolscan::Error::Config(e)) => return Err(Exit::Usage(e.to_string())),
         Err(e) => return Err(Exit::Io(e.to_string())),

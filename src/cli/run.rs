@@ -13,7 +13,7 @@ use spoolscan::{Event, Profile, Run, RunStdin, Runner, Scanner, Sink, Summarizer
 
 use super::args::{ScanOptions, parse_duration, parse_size};
 use super::live::{LiveStatus, StatusSink};
-use super::outcome::{conclude, summary};
+use super::outcome::{conclude, print_summary, summary};
 use super::scan::LineWriter;
 use super::{Exit, Output};
 
@@ -48,8 +48,8 @@ pub struct RunArgs {
     pub profile: Option<String>,
     /// Follow the command's stdout while it runs: print each retained line as soon as the
     /// command has written it (flushed per line), instead of after it exits. With --profile,
-    /// show a one-line live status on stderr instead (when stderr is a terminal), then print
-    /// the summary.
+    /// summarize the transcript as it is written (no second scan) and show a one-line live
+    /// status on stderr instead (when stderr is a terminal), then print the summary.
     #[arg(long)]
     pub follow: bool,
     #[command(flatten)]
@@ -228,8 +228,10 @@ fn reject_selection(args: &RunArgs) -> Result<(), Exit> {
 }
 
 /// `run --follow`: scans the stdout spool while the command runs. The retained lines are
-/// printed as they are completed (or, with `--profile`, a live status line is shown on a
-/// terminal); the report, the exit status and the stderr tail are as without `--follow`.
+/// printed as they are completed; with `--profile`, the spool is followed by the profile's
+/// live summary ([`spoolscan::LiveSummary`]: the summary comes out of this same pass), with a
+/// live status line on a terminal. The report, the exit status and the stderr tail are as
+/// without `--follow`.
 fn follow(args: &RunArgs) -> Result<(), Exit> {
     let profile = args
         .profile
@@ -237,19 +239,16 @@ fn follow(args: &RunArgs) -> Result<(), Exit> {
         .map(str::parse::<Profile>)
         .transpose()
         .map_err(|e| Exit::Usage(e.to_string()))?;
-    if profile.is_some() {
-        reject_selection(args)?;
-    }
     let scanner = match profile {
-        // The live status reads its own small set of events; the summary at the end is a
-        // scan of the finished spool with the profile's selectors.
         Some(_) => {
+            reject_selection(args)?;
+            // Check the limits before the command runs: a usage error never starts it.
             let mut b = spoolscan::ScannerBuilder::new();
-            b.select(LiveStatus::selector());
             args.options.limits.apply(&mut b);
-            b.build().map_err(|e| Exit::Usage(e.to_string()))?
+            b.build().map_err(|e| Exit::Usage(e.to_string()))?;
+            None
         }
-        None => scanner(args, None)?,
+        None => Some(scanner(args, None)?),
     };
     let mut running = args.runner().start().map_err(|e| {
         stop_forwarding();
@@ -260,38 +259,46 @@ fn follow(args: &RunArgs) -> Result<(), Exit> {
         eprintln!("spoolscan: warning: {w}");
     }
     let warned = running.warnings().len();
-    let mut follower = running.stdout_follower(scanner).map_err(|e| {
-        eprintln!("spoolscan: {e}");
-        Exit::Code(e.exit_code())
-    })?;
-    // An error in try_wait shows up again in wait, which reports it.
-    let mut done = || running.try_wait().unwrap_or(true);
-    let (run, report) = match profile {
-        None => {
+    match (scanner, profile) {
+        (Some(scanner), _) => {
+            let mut follower = running.stdout_follower(scanner).map_err(|e| {
+                eprintln!("spoolscan: {e}");
+                Exit::Code(e.exit_code())
+            })?;
             // No progress bar: the spool grows, and the lines are the progress.
             let mut sink = Flushing {
                 out: io::BufWriter::with_capacity(64 << 10, io::stdout().lock()),
                 closed: false,
             };
-            follower.follow(&mut sink, &mut done)?;
+            // An error in try_wait shows up again in wait, which reports it.
+            follower.follow(&mut sink, || running.try_wait().unwrap_or(true))?;
             let run = wait(running, warned)?;
             let report = follower.finish(&mut sink)?;
-            (run, report)
+            let _ = run.stdout.drop_cache();
+            conclude(args.stats.as_deref(), &run, report)
         }
-        Some(_) => {
+        (None, Some(p)) => {
+            // The summarizer's threads do not apply: a follow reads the spool once, in order.
+            let summarizer = args.summarizer(p);
+            let mut live = summarizer
+                .live(&running)
+                .map_err(|e| Exit::Io(e.to_string()))?;
             let enabled = !args.quiet && io::stderr().is_terminal();
-            let mut sink = StatusSink::new(LiveStatus::new(enabled));
-            follower.follow(&mut sink, &mut done)?;
-            let run = wait(running, warned)?;
-            let report = follower.finish(&mut sink)?;
-            sink.clear();
-            (run, report)
+            let mut status = StatusSink::new(LiveStatus::new(enabled));
+            let followed = live.follow_with(&mut status, || running.try_wait().unwrap_or(true));
+            let run = wait(running, warned);
+            status.clear();
+            let run = run?;
+            let summary = followed.and_then(|()| live.finish_with(&mut status));
+            status.clear();
+            let summary = summary.map(|mut s| {
+                s.apply_run(&run);
+                s
+            });
+            let _ = run.stdout.drop_cache();
+            print_summary(summary, args.stats.as_deref(), &run)
         }
-    };
-    let _ = run.stdout.drop_cache();
-    match profile {
-        None => conclude(args.stats.as_deref(), &run, report),
-        Some(p) => summary(&args.summarizer(p), args.stats.as_deref(), &run),
+        (None, None) => unreachable!("a scanner without a profile"),
     }
 }
 

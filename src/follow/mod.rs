@@ -393,6 +393,8 @@ impl Follower {
         self.whole = Vec::new();
         debug_assert!(self.report.is_consistent(), "{:?}", self.report);
         sink.progress(len, len);
+        let input = crate::readback::Input::file(&self.file, len, self.path.as_deref());
+        sink.read_back(&input, &self.report)?;
         sink.finish(&self.report)?;
         Ok(self.report.clone())
     }

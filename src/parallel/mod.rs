@@ -36,13 +36,13 @@ mod record;
 
 use chunk::settle_lines;
 use cut::{Cut, Searching, Span, cut, search};
-use record::{Discard, Rec, Recorder};
+use record::{Discard, Rec, Recorder, passed};
 
 use crate::decode::Event;
 use crate::lines::{Line, first_line_start};
 use crate::report::Report;
 use crate::scanner::Scanner;
-use crate::sink::Sink;
+use crate::sink::{Category, Sink};
 use crate::source::Pager;
 
 /// The default nominal chunk size.
@@ -209,14 +209,24 @@ impl Merge<'_> {
                 Rec::Dropped(mut d) => {
                     let number = d.line;
                     d.line += base;
-                    let go = sink.dropped(&d)?;
+                    let go = sink.dropped(&d)?
+                        && sink.passed(&passed(
+                            data,
+                            &(d.line, d.offset, d.len),
+                            Category::Dropped,
+                        ))?;
                     self.report.push_dropped(*d);
                     (go, number)
                 }
                 Rec::Malformed(mut m) => {
                     let number = m.line;
                     m.line += base;
-                    let go = sink.malformed(&m)?;
+                    let go = sink.malformed(&m)?
+                        && sink.passed(&passed(
+                            data,
+                            &(m.line, m.offset, m.len),
+                            Category::Malformed,
+                        ))?;
                     self.report.push_malformed(*m);
                     (go, number)
                 }
@@ -224,7 +234,12 @@ impl Merge<'_> {
                     number,
                     offset,
                     len,
-                } => (sink.unclassified(base + number, offset, len)?, number),
+                } => {
+                    let at = (base + number, offset, len);
+                    let go = sink.unclassified(at.0, offset, len)?
+                        && sink.passed(&passed(data, &at, Category::OversizeUnclassified))?;
+                    (go, number)
+                }
             };
             if !go {
                 // Count the chunk's lines up to this one, as the sequential scan would have.
@@ -310,6 +325,8 @@ pub(crate) fn run<S: Sink>(
     let (job_tx, job_rx) = mpsc::channel::<Job>();
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<Msg>();
+    // A sink that wants every skipped line (`Sink::wants_skipped`) gets them on this thread.
+    let threads = if sink.wants_skipped() { 0 } else { threads };
     let workers: Vec<Scanner> = (0..threads).map(|_| scanner.rebuild()).collect();
     let merged: Result<(), S::Error> = thread::scope(|s| {
         let mut spawned = 0;
@@ -435,6 +452,7 @@ pub(crate) fn run<S: Sink>(
     let report = merge.report;
     debug_assert!(report.is_consistent(), "{report:?}");
     sink.progress(len as u64, len as u64);
+    sink.read_back(&crate::readback::Input::slice(data, Some(pager)), &report)?;
     sink.finish(&report)?;
     Ok(report)
 }

@@ -2,7 +2,19 @@
 
 use crate::decode::Event;
 use crate::report::{Dropped, Malformed};
-use crate::sink::Sink;
+use crate::sink::{Category, Passed, Sink};
+
+/// The [`Passed`] of a recorded line `(number, offset, len)`, replayed over the whole input.
+pub(super) fn passed<'d>(data: &'d [u8], at: &(u64, u64, u64), category: Category) -> Passed<'d> {
+    let (number, offset, len) = *at;
+    Passed {
+        number,
+        offset,
+        len,
+        category,
+        bytes: &data[offset as usize..(offset + len) as usize],
+    }
+}
 
 /// One sink call a worker recorded, with its line number relative to the chunk.
 pub(super) enum Rec {

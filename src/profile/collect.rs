@@ -8,14 +8,15 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::summarizer::Limits;
-use super::walk::{self, Access, Fallback};
+use super::walk::{self, Fallback};
 use super::{ERRORS_CAP, LIST_CAP, MESSAGE_CUT};
 use crate::decode::Event;
 use crate::error::Error;
 use crate::probe::{Outcome, Probe};
-use crate::report::{Dropped, Malformed, Report};
+use crate::readback::Input;
+use crate::report::{Malformed, Report};
 use crate::select::Selector;
-use crate::sink::Sink;
+use crate::sink::{Category, Passed, Sink};
 
 // ---------------------------------------------------------------------------------------------
 // The profile sink: what the scanner pushes, turned into collector calls
@@ -106,6 +107,18 @@ pub(crate) trait Collector {
     fn finish(&mut self, fin: &mut Finish<'_, '_>) -> Result<Draft, Error>;
 }
 
+impl<C: Collector + ?Sized> Collector for Box<C> {
+    fn event(&mut self, at: At, raw: &mut Raw<'_, '_>) -> bool {
+        (**self).event(at, raw)
+    }
+    fn lost(&mut self, lost: &Lost<'_>) {
+        (**self).lost(lost)
+    }
+    fn finish(&mut self, fin: &mut Finish<'_, '_>) -> Result<Draft, Error> {
+        (**self).finish(fin)
+    }
+}
+
 /// The profile-specific part of a [`Summary`].
 #[derive(Debug, Default)]
 pub(crate) struct Draft {
@@ -130,7 +143,8 @@ pub(crate) struct Draft {
 
 /// What a collector may use once the scan is over.
 pub(crate) struct Finish<'x, 'a> {
-    pub(crate) access: &'x Access<'a>,
+    /// The input read back ([`Sink::read_back`]); `None` when the scan could not read it back.
+    pub(crate) input: Option<&'x Input<'a>>,
     pub(crate) limits: Limits,
     pub(crate) report: &'x Report,
     pub(crate) repaired: Vec<u64>,
@@ -139,21 +153,27 @@ pub(crate) struct Finish<'x, 'a> {
 impl Finish<'_, '_> {
     /// True when the input holds more than a line terminator after offset `end`.
     pub(crate) fn more_after(&self, end: u64) -> Result<bool, Error> {
-        let t = self.access.read(end, 2)?;
+        let Some(input) = self.input else {
+            return Ok(false);
+        };
+        let t = input.read(end, 2)?;
         let term = if t.starts_with(b"\r\n") {
             2
-        } else if t.starts_with(b"\n") || t.as_ref() == b"\r" {
+        } else if t.starts_with(b"\n") || t == b"\r" {
             1
         } else {
             0
         };
-        Ok(self.access.len() > end + term)
+        Ok(input.len() > end + term)
     }
 
     /// The last-object fallback: the last line after offset `after` (the end of the last
     /// decoded line, or 0) that parses as a JSON object (see [`walk::last_object_after`]).
     pub(crate) fn last_object_after(&mut self, after: u64) -> Result<Fallback, Error> {
-        let found = walk::last_object_after(self.access, self.report, self.limits.max_line, after)?;
+        let Some(input) = self.input else {
+            return Ok(Fallback::Nothing);
+        };
+        let found = walk::last_object_after(input, self.report, self.limits.max_line, after)?;
         if let Fallback::Found(line, _, true) = &found {
             self.repaired.push(*line);
         }
@@ -161,9 +181,13 @@ impl Finish<'_, '_> {
     }
 }
 
-pub(crate) struct ProfileSink<'x, 'a, C> {
-    pub(crate) collector: &'x mut C,
-    pub(crate) access: &'x Access<'a>,
+/// The profile sink: the scanner's calls turned into collector calls. Every byte it looks at
+/// comes from the scanner: retained events, the bytes of the lines it passed ([`Passed`]:
+/// the first `probe` bytes of a lost line, a malformed line whole for its repair), and the
+/// input read back at the end ([`Input`]: the last-object fallback), where the collector
+/// finishes.
+pub(crate) struct ProfileSink<C> {
+    pub(crate) collector: C,
     pub(crate) limits: Limits,
     /// The profile's selector, to check that a repaired line is one it selects.
     pub(crate) repair: Probe,
@@ -171,43 +195,80 @@ pub(crate) struct ProfileSink<'x, 'a, C> {
     pub(crate) repaired_total: u64,
     pub(crate) unclassified: Vec<u64>,
     pub(crate) unclassified_total: u64,
+    /// What the collector made of the scan, once finished ([`Sink::read_back`]).
+    pub(crate) done: Option<(Draft, Vec<u64>)>,
+    /// The error of the malformed line whose bytes come next.
+    malformed: Option<String>,
 }
 
-impl<C: Collector> ProfileSink<'_, '_, C> {
-    fn lost(&mut self, at: At, why: Why) -> Result<(), Error> {
-        let prefix = self
-            .access
-            .read(at.offset, (at.len as usize).min(self.limits.probe))?;
+impl<C: Collector> ProfileSink<C> {
+    pub(crate) fn new(collector: C, selector: &Selector, limits: Limits) -> Self {
+        ProfileSink {
+            collector,
+            limits,
+            repair: Probe::new(selector, false),
+            repaired: Vec::new(),
+            repaired_total: 0,
+            unclassified: Vec::new(),
+            unclassified_total: 0,
+            done: None,
+            malformed: None,
+        }
+    }
+
+    fn lost(&mut self, at: At, why: Why, line: &Passed<'_>) {
         self.collector.lost(&Lost {
             at,
             why,
-            prefix: &prefix,
+            prefix: line.head(self.limits.probe),
         });
-        Ok(())
     }
 
-    /// Repairs a selected line the decoder rejected for invalid UTF-8.
-    fn repair(&mut self, m: &Malformed) -> Result<Option<Value>, Error> {
-        // Whatever the error says: only a line that is not valid UTF-8 is read whole.
-        if m.len > self.limits.ceiling as u64 || walk::is_utf8(self.access, m.offset, m.len)? {
-            return Ok(None);
+    /// Repairs a selected line the decoder rejected for invalid UTF-8: only a line within the
+    /// ceiling that is not valid UTF-8 (whatever the error says), held whole by the scan.
+    fn repair(&mut self, line: &Passed<'_>) -> Option<Value> {
+        if line.len() > self.limits.ceiling as u64 || !line.is_whole() {
+            return None;
         }
-        let bytes = self.access.read(m.offset, m.len as usize)?;
-        let text = String::from_utf8_lossy(&bytes);
+        let bytes = line.bytes();
+        if std::str::from_utf8(bytes).is_ok() {
+            return None;
+        }
+        let text = String::from_utf8_lossy(bytes);
         if !matches!(
             self.repair.classify(text.as_bytes(), true),
             Outcome::Retain(_)
         ) {
-            return Ok(None);
+            return None;
         }
-        Ok(match serde_json::from_str::<Value>(&text) {
+        match serde_json::from_str::<Value>(&text) {
             Ok(v @ Value::Object(_)) => Some(v),
             _ => None,
-        })
+        }
+    }
+
+    /// Finishes the collector (once): with the input read back, or without it.
+    pub(crate) fn finish_with(
+        &mut self,
+        input: Option<&Input<'_>>,
+        report: &Report,
+    ) -> Result<(), Error> {
+        if self.done.is_some() {
+            return Ok(());
+        }
+        let mut fin = Finish {
+            input,
+            limits: self.limits,
+            report,
+            repaired: Vec::new(),
+        };
+        let draft = self.collector.finish(&mut fin)?;
+        self.done = Some((draft, fin.repaired));
+        Ok(())
     }
 }
 
-impl<C: Collector> Sink for ProfileSink<'_, '_, C> {
+impl<C: Collector> Sink for ProfileSink<C> {
     type Error = Error;
 
     fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, Error> {
@@ -219,46 +280,46 @@ impl<C: Collector> Sink for ProfileSink<'_, '_, C> {
         Ok(self.collector.event(at, &mut Raw::Event(event)))
     }
 
-    fn dropped(&mut self, d: &Dropped) -> Result<bool, Error> {
+    fn passed(&mut self, line: &Passed<'_>) -> Result<bool, Error> {
         let at = At {
-            line: d.line,
-            offset: d.offset,
-            len: d.len,
+            line: line.number(),
+            offset: line.offset(),
+            len: line.len(),
         };
-        self.lost(at, Why::OverCeiling)?;
+        match line.category() {
+            Category::Dropped => self.lost(at, Why::OverCeiling, line),
+            Category::Malformed => {
+                if let Some(v) = self.repair(line) {
+                    self.repaired_total += 1;
+                    if self.repaired.len() < LIST_CAP {
+                        self.repaired.push(at.line);
+                    }
+                    return Ok(self.collector.event(at, &mut Raw::Value(v)));
+                }
+                let error = self.malformed.take().unwrap_or_default();
+                self.lost(at, Why::Malformed(error), line);
+            }
+            Category::OversizeUnclassified => {
+                self.unclassified_total += 1;
+                if self.unclassified.len() < LIST_CAP {
+                    self.unclassified.push(at.line);
+                }
+                let probe = self.limits.probe;
+                self.lost(at, Why::Unclassified { probe }, line);
+            }
+            _ => {}
+        }
         Ok(true)
     }
 
     fn malformed(&mut self, m: &Malformed) -> Result<bool, Error> {
-        let at = At {
-            line: m.line,
-            offset: m.offset,
-            len: m.len,
-        };
-        if let Some(v) = self.repair(m)? {
-            self.repaired_total += 1;
-            if self.repaired.len() < LIST_CAP {
-                self.repaired.push(m.line);
-            }
-            return Ok(self.collector.event(at, &mut Raw::Value(v)));
-        }
-        self.lost(at, Why::Malformed(m.error.clone()))?;
+        // The error, for the `passed` call that follows with the line's bytes.
+        self.malformed = Some(m.error.clone());
         Ok(true)
     }
 
-    fn unclassified(&mut self, line: u64, offset: u64, len: u64) -> Result<bool, Error> {
-        self.unclassified_total += 1;
-        if self.unclassified.len() < LIST_CAP {
-            self.unclassified.push(line);
-        }
-        let at = At { line, offset, len };
-        self.lost(
-            at,
-            Why::Unclassified {
-                probe: self.limits.probe,
-            },
-        )?;
-        Ok(true)
+    fn read_back(&mut self, input: &Input<'_>, report: &Report) -> Result<(), Error> {
+        self.finish_with(Some(input), report)
     }
 }
 

@@ -14,12 +14,16 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::summarizer::Target;
 use super::{
-    Access, At, DETECT_HEAD, DETECT_LINES, Draft, Finish, Lost, Profile, Raw, parse_object,
+    At, DETECT_HEAD, DETECT_LINES, Draft, Finish, Lost, Profile, Raw, Summarizer, parse_object,
 };
+use crate::decode::Event;
 use crate::error::Error;
 use crate::probe::{Outcome, Probe};
+use crate::report::Report;
 use crate::select::Selector;
+use crate::sink::{Passed, Sink};
 
 /// What a line says about the CLI.
 enum Clue {
@@ -112,127 +116,170 @@ fn clue(ty: &str, obj: Option<&Map<String, Value>>) -> Clue {
     }
 }
 
-/// The lines of the input from its start, each as its first bytes: the whole line when it
-/// holds at most [`DETECT_HEAD`] bytes, else its first [`PREFIX`] bytes (`whole` false). The
-/// end of a long line is found by a search through a reused chunk: nothing grows with it.
-struct Lines<'x, 'a> {
-    access: &'x Access<'a>,
-    pos: u64,
-    chunk: Vec<u8>,
-}
-
 /// How much of a long line the probe reads for its type.
 const PREFIX: usize = 4 << 10;
 
-impl Lines<'_, '_> {
-    fn next_line(&mut self) -> Result<Option<(Vec<u8>, bool)>, Error> {
-        let total = self.access.len();
-        if self.pos >= total {
-            return Ok(None);
+/// The detection scan's sink: each line from the start of the input, as its first bytes
+/// (the whole line when it holds at most [`DETECT_HEAD`] bytes, else its first [`PREFIX`]
+/// bytes), comes from the scanner ([`Sink::passed`] for every line: the detection scan
+/// retains nothing); it stops the scan at the first clue, or after [`DETECT_LINES`] lines.
+pub(crate) struct Detector {
+    types: Probe,
+    seen: BTreeMap<String, u64>,
+    not_json: u64,
+    untyped: u64,
+    claude_like: Option<u64>,
+    /// Lines looked at.
+    number: u64,
+    found: Option<(Profile, String)>,
+}
+
+impl Detector {
+    /// Looks at line `number`; false once detection is over.
+    fn line(&mut self, number: u64, line: &[u8], whole: bool) -> bool {
+        if number > DETECT_LINES as u64 {
+            self.number = DETECT_LINES as u64;
+            return false;
         }
-        let start = self.pos;
-        let mut end = None;
-        let mut at = start;
-        while at < total {
-            self.access
-                .read_into(at, super::walk::WALK_CHUNK, &mut self.chunk)?;
-            if self.chunk.is_empty() {
-                break;
+        self.number = number;
+        let go = number < DETECT_LINES as u64;
+        let ty = match self.types.classify(line, false) {
+            Outcome::Retain(_) => String::from_utf8_lossy(self.types.matched_value()).into_owned(),
+            Outcome::Malformed { .. } => {
+                self.not_json += 1;
+                return go;
             }
-            if let Some(i) = memchr::memchr(b'\n', &self.chunk) {
-                end = Some(at + i as u64);
-                break;
+            Outcome::Skip | Outcome::NotObject if !crate::lines::is_blank(line) => {
+                self.untyped += 1;
+                return go;
             }
-            at += self.chunk.len() as u64;
-        }
-        let (len, next) = match end {
-            Some(e) => (e - start, e + 1),
-            None => (total - start, total),
+            _ => return go,
         };
-        self.pos = next;
-        let whole = len as usize <= DETECT_HEAD;
-        let take = if whole { len as usize } else { PREFIX };
-        let mut bytes = self.access.read(start, take)?.into_owned();
-        if whole && bytes.last() == Some(&b'\r') {
-            bytes.pop();
+        if self.seen.len() < 12 || self.seen.contains_key(&ty) {
+            *self.seen.entry(ty.clone()).or_default() += 1;
         }
-        Ok(Some((bytes, whole)))
+        let parsed = whole.then(|| parse_object(line)).flatten();
+        let obj = parsed.as_ref().and_then(|(v, _)| v.as_object());
+        match clue(&ty, obj) {
+            Clue::Is(p) => {
+                let note = format!("profile auto: detected {p} from line {number} (type {ty:?})");
+                self.found = Some((p, note));
+                return false;
+            }
+            Clue::ClaudeLike => {
+                self.claude_like.get_or_insert(number);
+            }
+            Clue::Nothing => {}
+        }
+        go
+    }
+
+    fn take(&mut self, line: &Passed<'_>) -> bool {
+        let whole = line.len() as usize <= DETECT_HEAD && line.is_whole();
+        let bytes = if whole {
+            line.bytes()
+        } else {
+            line.head(PREFIX)
+        };
+        self.line(line.number(), bytes, whole)
+    }
+}
+
+impl Sink for Detector {
+    type Error = Error;
+
+    fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, Error> {
+        // The detection selector retains nothing; a line it did would be looked at the same.
+        let bytes = event.bytes();
+        let whole = bytes.len() <= DETECT_HEAD;
+        let bytes = if whole { bytes } else { &bytes[..PREFIX] };
+        Ok(self.line(event.number(), bytes, whole))
+    }
+
+    fn wants_skipped(&self) -> bool {
+        true
+    }
+
+    fn passed(&mut self, line: &Passed<'_>) -> Result<bool, Error> {
+        Ok(self.take(line))
+    }
+
+    fn finish(&mut self, report: &Report) -> Result<(), Error> {
+        if self.found.is_none() && self.number < DETECT_LINES as u64 {
+            // Blank lines count as lines looked at, up to the end of the input.
+            self.number = report.lines.min(DETECT_LINES as u64);
+        }
+        Ok(())
+    }
+}
+
+impl Detector {
+    pub(crate) fn new() -> Detector {
+        let sel = Selector::new()
+            .contains("type", [""])
+            .expect("a valid rule");
+        Detector {
+            types: Probe::new(&sel, true),
+            seen: BTreeMap::new(),
+            not_json: 0,
+            untyped: 0,
+            claude_like: None,
+            number: 0,
+            found: None,
+        }
+    }
+
+    /// Whether detection is over before the end of the input: a clue was found, or the lines
+    /// it looks at are all seen.
+    pub(crate) fn decided(&self) -> bool {
+        self.found.is_some() || self.number >= DETECT_LINES as u64
+    }
+
+    /// The profile found (`None` when none fits), with a note saying why.
+    pub(crate) fn conclude(self) -> (Option<Profile>, String) {
+        if let Some((p, note)) = self.found {
+            return (Some(p), note);
+        }
+        if let Some(line) = self.claude_like {
+            return (
+                Some(Profile::Claude),
+                format!(
+                    "profile auto: Claude-compatible events from line {line}, but no event told \
+                     which CLI wrote them (Claude Code, Cursor, Amp or Qwen Code); assumed claude"
+                ),
+            );
+        }
+        let seen = if self.seen.is_empty() {
+            "no event types".to_string()
+        } else {
+            self.seen
+                .iter()
+                .map(|(t, n)| format!("{t:?} x{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        (
+            None,
+            format!(
+                "profile auto: no profile fits the first {} line(s) (seen: {seen}; {} \
+                 line(s) not JSON, {} without a string type); nothing was summarized",
+                self.number, self.not_json, self.untyped
+            ),
+        )
     }
 }
 
 /// Picks a profile from the first events, with a note saying why; `None` when none fits.
-pub(crate) fn detect(access: &Access<'_>) -> Result<(Option<Profile>, String), Error> {
-    let sel = Selector::new()
-        .contains("type", [""])
-        .expect("a valid rule");
-    let mut types = Probe::new(&sel, true);
-    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut not_json, mut untyped, mut claude_like) = (0u64, 0u64, None);
-    let mut lines = Lines {
-        access,
-        pos: access.data_start()?,
-        chunk: Vec::with_capacity(super::walk::WALK_CHUNK),
-    };
-    let mut number = 0u64;
-    while (number as usize) < DETECT_LINES {
-        let Some((line, whole)) = lines.next_line()? else {
-            break;
-        };
-        number += 1;
-        let ty = match types.classify(&line, false) {
-            Outcome::Retain(_) => String::from_utf8_lossy(types.matched_value()).into_owned(),
-            Outcome::Malformed { .. } => {
-                not_json += 1;
-                continue;
-            }
-            Outcome::Skip | Outcome::NotObject if !crate::lines::is_blank(&line) => {
-                untyped += 1;
-                continue;
-            }
-            _ => continue,
-        };
-        if seen.len() < 12 || seen.contains_key(&ty) {
-            *seen.entry(ty.clone()).or_default() += 1;
-        }
-        let parsed = whole.then(|| parse_object(&line)).flatten();
-        let obj = parsed.as_ref().and_then(|(v, _)| v.as_object());
-        match clue(&ty, obj) {
-            Clue::Is(p) => {
-                return Ok((
-                    Some(p),
-                    format!("profile auto: detected {p} from line {number} (type {ty:?})"),
-                ));
-            }
-            Clue::ClaudeLike => {
-                claude_like.get_or_insert(number);
-            }
-            Clue::Nothing => {}
-        }
-    }
-    if let Some(line) = claude_like {
-        return Ok((
-            Some(Profile::Claude),
-            format!(
-                "profile auto: Claude-compatible events from line {line}, but no event told \
-                 which CLI wrote them (Claude Code, Cursor, Amp or Qwen Code); assumed claude"
-            ),
-        ));
-    }
-    let seen = if seen.is_empty() {
-        "no event types".to_string()
-    } else {
-        seen.iter()
-            .map(|(t, n)| format!("{t:?} x{n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    Ok((
-        None,
-        format!(
-            "profile auto: no profile fits the first {number} line(s) (seen: {seen}; {not_json} \
-             line(s) not JSON, {untyped} without a string type); nothing was summarized"
-        ),
-    ))
+/// The lines come from a scan of `target` with `s`'s limits that retains nothing and stops
+/// at the first clue.
+pub(crate) fn detect(
+    s: &Summarizer,
+    target: &Target<'_>,
+) -> Result<(Option<Profile>, String), Error> {
+    let mut d = Detector::new();
+    let mut scanner = s.builder(nothing_selector()).threads(1).build()?;
+    target.scan(&mut scanner, &mut d)?;
+    Ok(d.conclude())
 }
 
 /// A selector that retains (almost) nothing, for a stream no profile fits: the scan still

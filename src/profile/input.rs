@@ -26,7 +26,8 @@ pub enum Source<'a> {
     /// An open file, owned (closed when the summary is done).
     OwnedFile(File),
     /// A reader (stdin, a pipe, a socket), read from where it is to its end: first copied
-    /// into an unnamed temporary file (the summary reads some lines again, at their offsets).
+    /// into an unnamed temporary file by [`Scanner::spool`](crate::Scanner::spool) (the
+    /// summary reads some lines again: detection, the last-object fallback).
     Reader(Box<dyn Read + 'a>),
     /// Bytes in memory.
     Bytes(&'a [u8]),

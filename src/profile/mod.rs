@@ -10,7 +10,8 @@
 //! directory), over anything that is [`IntoSource`] (a path, a file, a reader such as
 //! `stdin().lock()`, bytes), and [`Summarizer::run`] / [`Summarizer::summarize_run`] for the
 //! stdout of a [`Runner`](crate::Runner)'s command, with the run's outcome (exit status,
-//! timeout, spool cap) applied to the summary. Each profile module ([`codex`], [`claude`], [`gemini`], [`opencode`], [`cursor`],
+//! timeout, spool cap) applied to the summary; [`Summarizer::run_live`] and [`LiveSummary`]
+//! summarize while the transcript is written. Each profile module ([`codex`], [`claude`], [`gemini`], [`opencode`], [`cursor`],
 //! [`amp`], [`qwen`], [`copilot`]) also exposes its selection rules (`selector()`) and typed
 //! structs for its usage or events.
 //!
@@ -24,15 +25,22 @@
 //!   proportional to the bytes), and decodes no line over 256 KiB.
 //! * A selected line that could not be decoded (over the ceiling, undecidable within the
 //!   probe, malformed) is not silently ignored: the profile looks at its first `probe` bytes
-//!   (a positioned read, never the whole line) and, when it could have been the answer, the
-//!   summary's status is `stale_answer` with the line and offset in `warnings`.
+//!   (those the scanner passes it, [`Sink::passed`](crate::Sink::passed); never the whole
+//!   line) and, when it could have been the answer, the summary's status is `stale_answer`
+//!   with the line and offset in `warnings`.
 //! * A selected line with invalid UTF-8 is rejected by the decoder (and counted as malformed in
-//!   the report); the summarizer checks the UTF-8 of every malformed selected line in chunks
-//!   (not the error text), and re-reads a line that is not valid UTF-8 (it is no larger than
-//!   the ceiling), replaces the invalid bytes with U+FFFD, decodes it again, and uses it, with
-//!   a warning naming the line.
-//! * Readers (stdin, pipes) are spooled to an unnamed temporary file first, so every input can
-//!   be read at an offset.
+//!   the report); the summarizer checks the UTF-8 of every malformed line within the ceiling
+//!   that the scan passes whole (not the error text: the validator already read such a line),
+//!   and when it is not valid UTF-8, replaces the invalid bytes with U+FFFD, decodes it again,
+//!   and uses it, with a warning naming the line.
+//! * Every byte comes through the scanner: retained events, passed lines
+//!   ([`Sink::passed`](crate::Sink::passed)), and the input read back at the end
+//!   ([`Sink::read_back`](crate::Sink::read_back)) for the Codex fallback. `auto` detection is
+//!   a scan of the first lines that retains nothing. Readers (stdin, pipes) are copied with
+//!   [`Scanner::spool`](crate::Scanner::spool) first, since detection and the fallback read
+//!   them again.
+//! * A live follow ([`LiveSummary`]) feeds the same collectors as it follows a growing file:
+//!   the summary of a running command comes out of the pass that follows it.
 
 pub mod amp;
 pub mod claude;
@@ -43,6 +51,7 @@ pub mod cursor;
 mod detect;
 pub mod gemini;
 mod input;
+mod live;
 pub mod opencode;
 pub mod qwen;
 mod run;
@@ -63,9 +72,10 @@ pub(crate) use collect::{
     extract_message, lenient, message_in, str_of,
 };
 pub use input::{IntoSource, Source};
+pub use live::LiveSummary;
 pub use run::{RunError, RunSummary};
 pub use summarizer::{Summarizer, summarize};
-pub(crate) use walk::{Access, Fallback, parse_object};
+pub(crate) use walk::{Fallback, parse_object};
 
 /// Error messages are cut to this many characters.
 pub const MESSAGE_CUT: usize = 2000;
@@ -356,6 +366,14 @@ impl Summary {
     /// empty when the status is `ok`).
     pub fn statuses(&self) -> Vec<Status> {
         self.conditions.iter().map(|c| c.0).collect()
+    }
+
+    /// Applies the outcome of the run whose stdout this summarizes, as
+    /// [`Summarizer::summarize_run`] does: `truncated` when its spool hit its cap, a full disk
+    /// or a write error, `failed` when the command timed out, was killed or exited non-zero.
+    /// For a summary made another way, such as a [`LiveSummary`] of the run.
+    pub fn apply_run(&mut self, run: &crate::spool::Run) {
+        run::apply(self, run);
     }
 
     /// Marks the summary truncated: the spool the transcript came from hit its size cap or a

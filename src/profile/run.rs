@@ -108,13 +108,19 @@ impl Summarizer {
             s.spool_dir(&run.dir);
         }
         let mut summary = s.summarize(run.stdout.file())?;
-        if let Some(fault) = &run.fault {
-            summary.mark_truncated(fault);
-        }
-        if let Some(why) = failure(run) {
-            summary.mark_failed(why);
-        }
+        apply(&mut summary, run);
         Ok(summary)
+    }
+}
+
+/// Applies the outcome of `run` to the summary of its stdout (see
+/// [`Summarizer::summarize_run`]).
+pub(crate) fn apply(summary: &mut Summary, run: &Run) {
+    if let Some(fault) = &run.fault {
+        summary.mark_truncated(fault);
+    }
+    if let Some(why) = failure(run) {
+        summary.mark_failed(why);
     }
 }
 

@@ -4,14 +4,15 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::collect::{Finish, ProfileSink};
+use super::collect::ProfileSink;
 use super::input::{IntoSource, Source};
-use super::{Access, opencode, qwen};
 use super::{Collector, Profile, Summary, amp, claude, codex, copilot, cursor, detect, gemini};
+use super::{opencode, qwen};
 use crate::error::Error;
-use crate::probe::Probe;
+use crate::report::Report;
 use crate::scanner::{DEFAULT_CEILING, DEFAULT_MAX_LINE, DEFAULT_PROBE, Scanner, ScannerBuilder};
 use crate::select::Selector;
+use crate::sink::Sink;
 
 // ---------------------------------------------------------------------------------------------
 // The summarizer
@@ -65,8 +66,8 @@ pub fn summarize<'a>(source: impl IntoSource<'a>, profile: Profile) -> Result<Su
 /// ```
 #[derive(Clone, Debug)]
 pub struct Summarizer {
-    profile: Profile,
-    limits: Limits,
+    pub(super) profile: Profile,
+    pub(super) limits: Limits,
     mmap: bool,
     pub(super) spool_dir: Option<PathBuf>,
     threads: usize,
@@ -162,27 +163,27 @@ impl Summarizer {
 
     /// Summarizes `source`: a path, a file, a reader or bytes (see [`IntoSource`]).
     ///
+    /// Every byte the summary uses comes through the scanner: the retained events, the
+    /// first bytes of the lines it passes ([`Sink::passed`](crate::Sink::passed)), and the
+    /// input read back at the end ([`Sink::read_back`](crate::Sink::read_back)) for the
+    /// Codex last-object fallback. A reader is first copied with [`Scanner::spool`] (it is
+    /// read again: by the detection of [`Profile::Auto`], and by the fallback).
+    ///
     /// # Errors
     ///
     /// [`Error::Config`] when the limits are out of order (checked before any input is read),
     /// [`Error::Io`] when the input cannot be opened, read or spooled.
     pub fn summarize<'a>(&self, source: impl IntoSource<'a>) -> Result<Summary, Error> {
-        self.builder(Selector::new()).build()?;
+        let scanner = self.builder(Selector::new()).build()?;
         match source.into_source() {
-            Source::Bytes(b) => self.summarize_access(Access::Slice(b), Target::Slice(b)),
+            Source::Bytes(b) => self.summarize_target(Target::Slice(b)),
             Source::Path(p) => self.summarize_path(p),
             Source::OwnedPath(p) => self.summarize_path(&p),
-            Source::File(f) => self.summarize_file(f),
-            Source::OwnedFile(f) => self.summarize_file(&f),
+            Source::File(f) => self.summarize_target(Target::File(f)),
+            Source::OwnedFile(f) => self.summarize_target(Target::File(&f)),
             Source::Reader(r) => {
-                let spool = crate::source::spool(r, self.spool_dir.as_deref())?;
-                let len = spool.metadata().map_err(|e| Error::io(None, e))?.len();
-                let access = Access::File {
-                    file: &spool,
-                    len,
-                    path: None,
-                };
-                self.summarize_access(access, Target::Spool(&spool))
+                let spool = scanner.spool(r)?;
+                self.summarize_target(Target::Spool(&spool))
             }
         }
     }
@@ -194,78 +195,61 @@ impl Summarizer {
             let e = io::Error::new(io::ErrorKind::IsADirectory, "is a directory");
             return Err(Error::io(Some(p), e));
         }
-        let access = Access::File {
-            file: &file,
-            len: meta.len(),
-            path: Some(p),
-        };
-        self.summarize_access(access, Target::File(&file))
+        self.summarize_target(Target::File(&file))
             .map_err(|e| with_path(e, p))
     }
 
-    fn summarize_file(&self, f: &File) -> Result<Summary, Error> {
-        let len = f.metadata().map_err(|e| Error::io(None, e))?.len();
-        let access = Access::File {
-            file: f,
-            len,
-            path: None,
-        };
-        self.summarize_access(access, Target::File(f))
-    }
-
-    fn summarize_access(&self, access: Access<'_>, target: Target<'_>) -> Result<Summary, Error> {
+    pub(super) fn summarize_target(&self, target: Target<'_>) -> Result<Summary, Error> {
+        if let (Target::File(f), Profile::Auto, false) = (&target, self.profile, self.mmap) {
+            // Copied once (with `mmap(false)` each scan of a file would copy it): detection and
+            // the summary then scan the copy.
+            let copy = self.builder(Selector::new()).build()?.spool(*f)?;
+            return self.summarize_target(Target::Spool(&copy));
+        }
         let mut notes = Vec::new();
         let profile = match self.profile {
             Profile::Auto => {
-                let (p, note) = detect::detect(&access)?;
+                let (p, note) = detect::detect(self, &target)?;
                 notes.push(note);
                 p
             }
             p => Some(p),
         };
+        let profile = profile.unwrap_or(Profile::Auto);
+        let selector = profile.selector().unwrap_or_else(detect::nothing_selector);
+        let mut scanner: Scanner = self.builder(selector.clone()).build()?;
+        let mut sink = ProfileSink::new(self.collector(profile), &selector, self.limits);
+        let report = target.scan(&mut scanner, &mut sink)?;
+        self.summary_of(profile, sink, report, notes)
+    }
+
+    /// The collector of `profile` ([`Profile::Auto`]: no profile fits, the scan still runs
+    /// for its report, nothing is decoded).
+    pub(super) fn collector(&self, profile: Profile) -> Box<dyn Collector> {
         let ceiling = self.limits.ceiling;
-        let (a, t, n) = (access, target, notes);
         match profile {
-            Some(p @ Profile::Codex) => self.run_with(p, codex::Collector::new(), a, t, n),
-            Some(p @ Profile::Claude) => self.run_with(p, claude::Collector::new(), a, t, n),
-            Some(p @ Profile::Gemini) => self.run_with(p, gemini::Collector::new(ceiling), a, t, n),
-            Some(p @ Profile::Opencode) => {
-                self.run_with(p, opencode::Collector::new(ceiling), a, t, n)
-            }
-            Some(p @ Profile::Cursor) => self.run_with(p, cursor::collector(), a, t, n),
-            Some(p @ Profile::Amp) => self.run_with(p, amp::collector(), a, t, n),
-            Some(p @ Profile::Qwen) => self.run_with(p, qwen::collector(), a, t, n),
-            Some(p @ Profile::Copilot) => self.run_with(p, copilot::Collector::new(), a, t, n),
-            // No profile fits: the scan still runs (for its report), nothing is decoded.
-            Some(Profile::Auto) | None => self.run_with(Profile::Auto, detect::Nothing, a, t, n),
+            Profile::Codex => Box::new(codex::Collector::new()),
+            Profile::Claude => Box::new(claude::Collector::new()),
+            Profile::Gemini => Box::new(gemini::Collector::new(ceiling)),
+            Profile::Opencode => Box::new(opencode::Collector::new(ceiling)),
+            Profile::Cursor => Box::new(cursor::collector()),
+            Profile::Amp => Box::new(amp::collector()),
+            Profile::Qwen => Box::new(qwen::collector()),
+            Profile::Copilot => Box::new(copilot::Collector::new()),
+            Profile::Auto => Box::new(detect::Nothing),
         }
     }
 
-    fn run_with<C: Collector>(
+    /// The summary of a finished scan into `sink` (finishing the collector without the input
+    /// when the scan could not read it back).
+    pub(super) fn summary_of<C: Collector>(
         &self,
         profile: Profile,
-        mut collector: C,
-        access: Access<'_>,
-        target: Target<'_>,
+        mut sink: ProfileSink<C>,
+        report: Report,
         mut notes: Vec<String>,
     ) -> Result<Summary, Error> {
-        let selector = profile.selector().unwrap_or_else(detect::nothing_selector);
-        let mut scanner: Scanner = self.builder(selector.clone()).build()?;
-        let mut sink = ProfileSink {
-            collector: &mut collector,
-            access: &access,
-            limits: self.limits,
-            repair: Probe::new(&selector, false),
-            repaired: Vec::new(),
-            repaired_total: 0,
-            unclassified: Vec::new(),
-            unclassified_total: 0,
-        };
-        let report = match target {
-            Target::Slice(b) => scanner.scan_slice(b, &mut sink)?,
-            Target::File(f) => scanner.scan_file(f, &mut sink)?,
-            Target::Spool(f) => scanner.scan_spool(f, &mut sink)?,
-        };
+        sink.finish_with(None, &report)?;
         if sink.repaired_total > 0 {
             notes.push(format!(
                 "repaired invalid UTF-8 (U+FFFD) in {} selected line(s), used in the summary \
@@ -283,14 +267,8 @@ impl Summarizer {
                 list(&sink.unclassified, sink.unclassified_total)
             ));
         }
-        let mut fin = Finish {
-            access: &access,
-            limits: self.limits,
-            report: &report,
-            repaired: Vec::new(),
-        };
-        let draft = collector.finish(&mut fin)?;
-        for line in fin.repaired {
+        let (draft, repaired) = sink.done.take().expect("the collector was finished");
+        for line in repaired {
             notes.push(format!(
                 "repaired invalid UTF-8 (U+FFFD) in line {line}, the last object of the transcript"
             ));
@@ -300,10 +278,26 @@ impl Summarizer {
 }
 
 /// How the scanner reads the input.
-enum Target<'a> {
+pub(super) enum Target<'a> {
     Slice(&'a [u8]),
     File(&'a File),
+    /// A reader copied by [`Scanner::spool`]: mapped whatever `mmap` says (it is not copied
+    /// again).
     Spool(&'a File),
+}
+
+impl Target<'_> {
+    pub(super) fn scan<S: Sink<Error = Error>>(
+        &self,
+        scanner: &mut Scanner,
+        sink: S,
+    ) -> Result<Report, Error> {
+        match self {
+            Target::Slice(b) => scanner.scan_slice(b, sink),
+            Target::File(f) => scanner.scan_file(f, sink),
+            Target::Spool(f) => scanner.scan_spool(f, sink),
+        }
+    }
 }
 
 fn with_path(e: Error, p: &Path) -> Error {

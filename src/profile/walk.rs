@@ -6,10 +6,7 @@
 //! with a streaming parser that holds no more than one chunk and never builds a value.
 
 use std::borrow::Cow;
-use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::FileExt;
-use std::path::Path;
 
 use memchr::memrchr;
 use serde::de::IgnoredAny;
@@ -18,6 +15,7 @@ use serde_json::Value;
 use super::At;
 use crate::error::Error;
 use crate::lines::{BOM, is_blank};
+use crate::readback::Input;
 use crate::report::Report;
 
 /// Reads of the backward walk use chunks of this size.
@@ -30,78 +28,18 @@ pub(crate) const WALK_CHUNK: usize = 64 << 10;
 /// fallback's line is not one the profile retains).
 pub(crate) const FALLBACK_MAX: usize = 256 << 10;
 
-/// Positioned reads of the input, independent of how the scanner reads it.
-pub(crate) enum Access<'a> {
-    Slice(&'a [u8]),
-    File {
-        file: &'a File,
-        len: u64,
-        path: Option<&'a Path>,
-    },
-}
-
-impl Access<'_> {
-    pub(crate) fn len(&self) -> u64 {
-        match self {
-            Access::Slice(b) => b.len() as u64,
-            Access::File { len, .. } => *len,
-        }
-    }
-
-    /// Up to `n` bytes at `offset` (fewer at the end of the input).
-    pub(crate) fn read(&self, offset: u64, n: usize) -> Result<Cow<'_, [u8]>, Error> {
-        let mut buf = Vec::new();
-        match self {
-            Access::Slice(b) => {
-                let start = offset.min(b.len() as u64) as usize;
-                let n = n.min(b.len() - start);
-                Ok(Cow::Borrowed(&b[start..start + n]))
-            }
-            Access::File { .. } => {
-                self.read_into(offset, n, &mut buf)?;
-                Ok(Cow::Owned(buf))
-            }
-        }
-    }
-
-    /// Reads up to `n` bytes at `offset` into `buf` (cleared first; reused by the walk).
-    pub(crate) fn read_into(&self, offset: u64, n: usize, buf: &mut Vec<u8>) -> Result<(), Error> {
-        let total = self.len();
-        let start = offset.min(total);
-        let n = (n as u64).min(total - start) as usize;
-        buf.clear();
-        match self {
-            Access::Slice(b) => buf.extend_from_slice(&b[start as usize..start as usize + n]),
-            Access::File { file, path, .. } => {
-                buf.resize(n, 0);
-                let mut got = 0;
-                while got < n {
-                    match file.read_at(&mut buf[got..], start + got as u64) {
-                        Ok(0) => break,
-                        Ok(k) => got += k,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(Error::io(*path, e)),
-                    }
-                }
-                buf.truncate(got);
-            }
-        }
-        Ok(())
-    }
-
-    /// Where the first line starts (after a BOM).
-    pub(crate) fn data_start(&self) -> Result<u64, Error> {
-        Ok(if self.read(0, BOM.len())?.as_ref() == BOM {
-            BOM.len() as u64
-        } else {
-            0
-        })
-    }
+/// Where the first line starts (after a BOM).
+pub(crate) fn data_start(input: &Input<'_>) -> Result<u64, Error> {
+    Ok(if input.read(0, BOM.len())? == BOM {
+        BOM.len() as u64
+    } else {
+        0
+    })
 }
 
 /// One chunk of the input kept by the backward walk.
 struct Window<'x, 'a> {
-    access: &'x Access<'a>,
+    access: &'x Input<'a>,
     start: u64,
     buf: Vec<u8>,
 }
@@ -195,12 +133,12 @@ pub(crate) enum Fallback {
 /// are passed over (the scanner skipped them by their first bytes, as the seed parser did);
 /// lines over [`FALLBACK_MAX`] are validated without being decoded.
 pub(crate) fn last_object_after(
-    access: &Access<'_>,
+    access: &Input<'_>,
     report: &Report,
     max_line: usize,
     after: u64,
 ) -> Result<Fallback, Error> {
-    let start0 = access.data_start()?;
+    let start0 = data_start(access)?;
     let lo = after.max(start0);
     let mut w = Window {
         access,
@@ -247,7 +185,7 @@ pub(crate) fn last_object_after(
 
 /// A reader over `[offset, offset + len)` of the input.
 struct Span<'x, 'a> {
-    access: &'x Access<'a>,
+    access: &'x Input<'a>,
     pos: u64,
     end: u64,
     error: Option<Error>,
@@ -276,7 +214,7 @@ impl Read for Span<'_, '_> {
 /// Whether the line at `[offset, offset + len)` is one complete JSON value, checked by a
 /// streaming parser through a buffer of [`WALK_CHUNK`] bytes (no value is built). Nesting
 /// deeper than serde_json's limit (128) counts as invalid.
-fn is_valid_json(access: &Access<'_>, offset: u64, len: u64) -> Result<bool, Error> {
+fn is_valid_json(access: &Input<'_>, offset: u64, len: u64) -> Result<bool, Error> {
     let mut span = Span {
         access,
         pos: offset,
@@ -291,37 +229,6 @@ fn is_valid_json(access: &Access<'_>, offset: u64, len: u64) -> Result<bool, Err
         Some(e) => Err(e),
         None => Ok(ok),
     }
-}
-
-/// Whether `[offset, offset + len)` is valid UTF-8, read in chunks of [`WALK_CHUNK`] bytes
-/// (a character cut by a chunk boundary is carried to the next chunk).
-pub(crate) fn is_utf8(access: &Access<'_>, offset: u64, len: u64) -> Result<bool, Error> {
-    let mut buf = Vec::with_capacity(WALK_CHUNK + 4);
-    let mut carry = [0u8; 4];
-    let mut carried = 0;
-    let (mut pos, end) = (offset, offset + len);
-    let mut chunk = Vec::with_capacity(WALK_CHUNK);
-    while pos < end {
-        access.read_into(pos, WALK_CHUNK.min((end - pos) as usize), &mut chunk)?;
-        if chunk.is_empty() {
-            break;
-        }
-        pos += chunk.len() as u64;
-        buf.clear();
-        buf.extend_from_slice(&carry[..carried]);
-        buf.extend_from_slice(&chunk);
-        carried = 0;
-        if let Err(e) = std::str::from_utf8(&buf) {
-            // `None`: the chunk ends inside a character; it may go on in the next chunk.
-            if e.error_len().is_some() || pos >= end {
-                return Ok(false);
-            }
-            let rest = &buf[e.valid_up_to()..];
-            carry[..rest.len()].copy_from_slice(rest);
-            carried = rest.len();
-        }
-    }
-    Ok(carried == 0)
 }
 
 /// A line's bytes as a JSON object (invalid UTF-8 replaced by U+FFFD: then `true`).
@@ -352,33 +259,7 @@ mod tests {
             lines,
             ..Report::default()
         };
-        last_object_after(&Access::Slice(data), &report, 16 << 20, after).unwrap()
-    }
-
-    #[test]
-    fn utf8_across_chunks() {
-        let mut data = "x".repeat(WALK_CHUNK - 1).into_bytes();
-        data.extend_from_slice("é€😀".as_bytes());
-        data.extend_from_slice(&b"y".repeat(WALK_CHUNK));
-        let a = Access::Slice(&data);
-        for start in (0..4).chain(WALK_CHUNK - 2..WALK_CHUNK + 10) {
-            for end in [
-                data.len(),
-                data.len() - WALK_CHUNK,
-                data.len() - WALK_CHUNK - 1,
-            ] {
-                if start > end {
-                    continue;
-                }
-                let len = (end - start) as u64;
-                let oracle = std::str::from_utf8(&data[start..end]).is_ok();
-                assert_eq!(is_utf8(&a, start as u64, len).unwrap(), oracle);
-            }
-        }
-        // A character cut by the end of the span; an invalid byte.
-        assert!(!is_utf8(&a, 0, WALK_CHUNK as u64).unwrap());
-        let bad = [b'a', 0xff, b'b'];
-        assert!(!is_utf8(&Access::Slice(&bad), 0, 3).unwrap());
+        last_object_after(&Input::slice(data, None), &report, 16 << 20, after).unwrap()
     }
 
     #[test]

@@ -71,7 +71,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::Duration;
 
-pub use self::dir::{SPOOL_DIR_ENV, ram_backed, resolve_spool_dir, resolve_spool_dir_from};
+pub use self::dir::SPOOL_DIR_ENV;
+pub(crate) use self::dir::resolve_spool_dir;
 pub use self::runner::Runner;
 pub use self::running::Running;
 

@@ -54,8 +54,9 @@ pub struct Runner {
 
 impl Runner {
     /// A runner for `cmd`, with no timeout, a grace period of 5 s, stdin from
-    /// `/dev/null`, no size cap, and the spool directory from
-    /// [`resolve_spool_dir`].
+    /// `/dev/null`, no size cap, and the default spool directory: `SPOOLSCAN_DIR` when it
+    /// names a writable directory (else a warning in [`Run::warnings`]), else the system
+    /// temporary directory.
     pub fn new(mut cmd: Command) -> Runner {
         let parent = rustix::process::getpid();
         // SAFETY: the closure runs in the forked child before exec, and only makes
