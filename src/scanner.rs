@@ -463,7 +463,11 @@ impl Scanner {
                     again = start + i;
                 }
             };
-            let settled = self.settle(&at, Body::Whole(bytes), &mut report, sink, &mut release)?;
+            let settled = self
+                .settle(&at, Body::Whole(bytes), &mut report, sink, &mut release)
+                // A sink that failed because the file shrank under the line (write(2) of a
+                // mapped line says EFAULT) fails with the error that says so.
+                .map_err(|e| pager.shrunk().map_or(e, Into::into))?;
             // Classifying or decoding may have read pages the LF search had released.
             pager.release_again_from(start);
             match settled {

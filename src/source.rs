@@ -54,6 +54,11 @@ static INSTALLED: OnceLock<Result<(), i32>> = OnceLock::new();
 /// it failed. Up to 64 mappings are watched at once (scans running in parallel); a mapping made
 /// while all are in use is not guarded.
 ///
+/// The kernel does not raise `SIGBUS` when it reads a cut mapping on the process's behalf
+/// (`write(2)` of a retained line's bytes fails with `EFAULT`): a sink that gets such an error
+/// can read a byte of each page of the line, which lets the guard see the cut, and return its
+/// error; the scan then fails with the "shrank" error instead of the sink's (the CLI does this).
+///
 /// It replaces the process's `SIGBUS` action; faults outside spoolscan's mappings are passed to
 /// the action that was installed before (the Rust runtime's stack-overflow handler, or the
 /// default: death by `SIGBUS`). Applications with their own `SIGBUS` handling should install

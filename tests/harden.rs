@@ -611,3 +611,99 @@ fn cli_scan_of_a_file_truncated_mid_scan_is_an_error() {
         );
     }
 }
+
+/// A retained line larger than the output buffer goes to write(2) straight from the mapping:
+/// when the file was cut under it, the kernel says EFAULT instead of raising SIGBUS. The CLI
+/// still reports the file that shrank, not "Bad address".
+#[test]
+fn cli_scan_of_a_file_truncated_under_a_large_retained_line_is_an_error() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrinks-large.ndjson");
+    let mut data = Vec::new();
+    for i in 0..128 {
+        let head = format!("{{\"type\":\"line\",\"n\":{i},\"pad\":\"");
+        data.extend_from_slice(head.as_bytes());
+        data.extend(std::iter::repeat_n(b'p', (512 << 10) - head.len() - 3));
+        data.extend_from_slice(b"\"}\n");
+    }
+    std::fs::write(&path, &data).unwrap();
+    let mut child = bin()
+        .args(["scan", "--threads", "1"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // The scan blocks once the pipe is full: read a little, then cut the file.
+    let mut first = [0u8; 4096];
+    stdout.read_exact(&mut first).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&*path.to_string_lossy())
+            && err.contains(&format!(
+                "shrank from {} to {} bytes during the scan",
+                data.len(),
+                1 << 20
+            )),
+        "{err}"
+    );
+}
+
+/// The library: a sink that fails because the line it writes was cut from the mapped file
+/// (write(2) says EFAULT: the kernel reads the mapping, no SIGBUS) and reads the line, as the
+/// CLI does, gets the scan's "shrank" error instead of its own, at one thread or several.
+#[test]
+fn guarded_scan_reports_the_shrink_behind_a_sinks_write_error() {
+    use std::io::Write;
+    spoolscan::guard_sigbus().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrinks-write.ndjson");
+    let data = padded_lines(16 * 1024); // 16 MiB
+    for threads in [1, 2] {
+        std::fs::write(&path, &data).unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let mut out = tempfile::tempfile().unwrap();
+        let mut scanner = spoolscan::Scanner::builder()
+            .threads(threads)
+            .chunk_size(1 << 20)
+            .build()
+            .unwrap();
+        let r = scanner.scan_path(
+            &path,
+            spoolscan::sinks::Raw::new(|line| {
+                if line.offset() >= 12 << 20 {
+                    // Another writer cuts the file to 64 KiB; the line is gone from the mapping.
+                    file.set_len(64 << 10).unwrap();
+                    let e = out.write_all(line.bytes()).unwrap_err();
+                    assert_eq!(e.raw_os_error(), Some(14), "{e}"); // EFAULT
+                    let touched = line.bytes().iter().step_by(4096).fold(0u8, |a, &b| a ^ b);
+                    std::hint::black_box(touched);
+                    return Err(e.into());
+                }
+                Ok(true)
+            }),
+        );
+        let msg = r.unwrap_err().to_string();
+        assert!(
+            msg.contains(&*path.to_string_lossy())
+                && msg.contains(&format!(
+                    "shrank from {} to {} bytes during the scan",
+                    data.len(),
+                    64 << 10
+                )),
+            "{threads} threads: {msg}"
+        );
+    }
+}

@@ -107,6 +107,15 @@ impl<W: Write> Sink for LineWriter<W> {
                 self.closed = true;
                 Ok(false)
             }
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::FAULT.raw_os_error()) => {
+                // write(2) could not read the line: the mapped file was cut under it (the
+                // kernel says EFAULT where a read of ours raises SIGBUS). Reading a byte of each
+                // page here lets the SIGBUS guard flag the scan, which then reports the file
+                // that shrank instead of this error.
+                let touched = event.bytes().iter().step_by(4096).fold(0u8, |a, &b| a ^ b);
+                std::hint::black_box(touched);
+                Err(Output::Write(e))
+            }
             Err(e) => Err(Output::Write(e)),
         }
     }

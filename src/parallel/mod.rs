@@ -204,7 +204,12 @@ impl Merge<'_> {
                     self.pager.release_before(o);
                     let line = Line::new(base + number, offset, &data[o..o + len as usize]);
                     let mut event = Event::new(line, &mut scanner.decoder);
-                    (sink.retained(&mut event)?, number)
+                    // As in the sequential scan: a sink that failed because the file shrank
+                    // under the line fails with the error that says so.
+                    let go = sink
+                        .retained(&mut event)
+                        .map_err(|e| self.pager.shrunk().map_or(e, Into::into))?;
+                    (go, number)
                 }
                 Rec::Dropped(mut d) => {
                     let number = d.line;
