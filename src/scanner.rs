@@ -202,7 +202,7 @@ impl ScannerBuilder {
     }
 
     /// The nominal size of the chunks of a parallel scan (a chunk ends at the first LF at or
-    /// after it). For tests; 0 is read as 1. Default: 8 MiB.
+    /// after it). For tests; 0 is read as 1. Default: 4 MiB.
     #[doc(hidden)]
     pub fn chunk_size(&mut self, bytes: usize) -> &mut ScannerBuilder {
         self.config.chunk = bytes.max(1);

@@ -267,6 +267,8 @@ pub(crate) struct Pager<'m> {
     map: Option<&'m Mapped>,
     released: usize,
     page: usize,
+    /// [`Pager::release_before`] releases once this much has accumulated.
+    step: usize,
 }
 
 impl<'m> Pager<'m> {
@@ -276,6 +278,7 @@ impl<'m> Pager<'m> {
             map,
             released: 0,
             page: rustix::param::page_size(),
+            step: RELEASE_STEP,
         }
     }
 
@@ -286,7 +289,15 @@ impl<'m> Pager<'m> {
             map: self.map,
             released: offset,
             page: self.page,
+            step: self.step,
         }
+    }
+
+    /// This pager with [`Pager::release_before`] releasing once `step` bytes have accumulated
+    /// (at least [`RELEASE_STEP`]).
+    pub(crate) fn with_step(mut self, step: usize) -> Pager<'m> {
+        self.step = step.max(RELEASE_STEP);
+        self
     }
 
     /// The error to end the scan with when the mapped file shrank under it (see
@@ -301,7 +312,7 @@ impl<'m> Pager<'m> {
     /// has accumulated.
     #[inline]
     pub(crate) fn release_before(&mut self, offset: usize) {
-        if self.map.is_none() || offset < self.released + RELEASE_STEP {
+        if self.map.is_none() || offset < self.released + self.step {
             return;
         }
         let end = offset & !(self.page - 1);
