@@ -509,14 +509,50 @@ fn reopened_stdout_loses_no_event_with_or_without_follow() {
 
 /// A file of `n` lines `{"type":"line","n":N}` padded to 1 KiB each.
 fn padded_lines(n: usize) -> Vec<u8> {
-    let mut data = Vec::with_capacity(n * 1024);
+    padded_lines_of(n, 1024)
+}
+
+/// `n` lines `{"type":"line","n":I,"pad":"ppp…"}` of `size` bytes each (LF included).
+fn padded_lines_of(n: usize, size: usize) -> Vec<u8> {
+    let mut data = Vec::with_capacity(n * size);
     for i in 0..n {
         let head = format!("{{\"type\":\"line\",\"n\":{i},\"pad\":\"");
         data.extend_from_slice(head.as_bytes());
-        data.extend(std::iter::repeat_n(b'p', 1024 - head.len() - 3));
+        data.extend(std::iter::repeat_n(b'p', size - head.len() - 3));
         data.extend_from_slice(b"\"}\n");
     }
     data
+}
+
+/// Runs `spoolscan ARGS PATH` and cuts the file to `cut_to` bytes part-way through: once 4 KiB
+/// of output arrived (`scan`, which then blocks on the full pipe), else after 20 ms.
+fn run_and_cut(args: &[&str], path: &Path, cut_to: u64) -> std::process::Output {
+    use std::io::Read;
+    let mut child = bin()
+        .args(args)
+        .arg(path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    if args[0] == "scan" {
+        let mut first = [0u8; 4096];
+        stdout.read_exact(&mut first).unwrap();
+    } else {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.set_len(cut_to).unwrap();
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `message` names `path` and says it shrank from `from` to `to` bytes.
+fn says_shrank(message: &str, path: &Path, from: usize, to: usize) -> bool {
+    message.contains(&*path.to_string_lossy())
+        && message.contains(&format!("shrank from {from} to {to} bytes during the scan"))
 }
 
 /// The library: with the guard installed, a sink that truncates the file it is fed from makes
@@ -544,15 +580,7 @@ fn guarded_scan_of_a_file_truncated_mid_scan_is_an_error() {
     );
     let e = r.unwrap_err();
     let msg = e.to_string();
-    assert!(
-        msg.contains(&*path.to_string_lossy())
-            && msg.contains(&format!(
-                "shrank from {} to {} bytes during the scan",
-                data.len(),
-                64 << 10
-            )),
-        "{msg}"
-    );
+    assert!(says_shrank(&msg, &path, data.len(), 64 << 10), "{msg}");
     // Lines after the cut were not pushed as retained (64 whole lines were still there).
     assert!(seen <= 64, "{seen} lines pushed");
 }
@@ -562,37 +590,13 @@ fn guarded_scan_of_a_file_truncated_mid_scan_is_an_error() {
 /// through by a full stdout pipe while the test truncates the file.
 #[test]
 fn cli_scan_of_a_file_truncated_mid_scan_is_an_error() {
-    use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shrinks.ndjson");
     let data = padded_lines(64 * 1024); // 64 MiB
     for cmd in ["scan", "summarize"] {
         std::fs::write(&path, &data).unwrap();
-        let mut child = bin()
-            .arg(cmd)
-            .arg(&path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        if cmd == "scan" {
-            // The scan blocks once the pipe is full: read a little, then cut the file.
-            let mut first = [0u8; 4096];
-            stdout.read_exact(&mut first).unwrap();
-        } else {
-            // summarize prints nothing until the end: cut the file while it scans.
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(1 << 20)
-            .unwrap();
-        let mut rest = Vec::new();
-        stdout.read_to_end(&mut rest).unwrap();
-        let out = child.wait_with_output().unwrap();
+        // The scan blocks once the pipe is full; summarize prints nothing until the end.
+        let out = run_and_cut(&[cmd], &path, 1 << 20);
         let err = stderr(&out);
         if cmd == "summarize" && out.status.code() == Some(0) {
             // The scan finished before the cut (a fast machine): nothing to check.
@@ -601,12 +605,7 @@ fn cli_scan_of_a_file_truncated_mid_scan_is_an_error() {
         }
         assert_eq!(out.status.code(), Some(1), "{cmd}: {err}");
         assert!(
-            err.contains(&*path.to_string_lossy())
-                && err.contains(&format!(
-                    "shrank from {} to {} bytes during the scan",
-                    data.len(),
-                    1 << 20
-                )),
+            says_shrank(&err, &path, data.len(), 1 << 20),
             "{cmd}: {err}"
         );
     }
@@ -617,48 +616,14 @@ fn cli_scan_of_a_file_truncated_mid_scan_is_an_error() {
 /// still reports the file that shrank, not "Bad address".
 #[test]
 fn cli_scan_of_a_file_truncated_under_a_large_retained_line_is_an_error() {
-    use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shrinks-large.ndjson");
-    let mut data = Vec::new();
-    for i in 0..128 {
-        let head = format!("{{\"type\":\"line\",\"n\":{i},\"pad\":\"");
-        data.extend_from_slice(head.as_bytes());
-        data.extend(std::iter::repeat_n(b'p', (512 << 10) - head.len() - 3));
-        data.extend_from_slice(b"\"}\n");
-    }
+    let data = padded_lines_of(128, 512 << 10); // 64 MiB of 512 KiB lines
     std::fs::write(&path, &data).unwrap();
-    let mut child = bin()
-        .args(["scan", "--threads", "1"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    // The scan blocks once the pipe is full: read a little, then cut the file.
-    let mut first = [0u8; 4096];
-    stdout.read_exact(&mut first).unwrap();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(1 << 20)
-        .unwrap();
-    let mut rest = Vec::new();
-    stdout.read_to_end(&mut rest).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_and_cut(&["scan", "--threads", "1"], &path, 1 << 20);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains(&*path.to_string_lossy())
-            && err.contains(&format!(
-                "shrank from {} to {} bytes during the scan",
-                data.len(),
-                1 << 20
-            )),
-        "{err}"
-    );
+    assert!(says_shrank(&err, &path, data.len(), 1 << 20), "{err}");
 }
 
 /// The library: a sink that fails because the line it writes was cut from the mapped file
@@ -697,12 +662,7 @@ fn guarded_scan_reports_the_shrink_behind_a_sinks_write_error() {
         );
         let msg = r.unwrap_err().to_string();
         assert!(
-            msg.contains(&*path.to_string_lossy())
-                && msg.contains(&format!(
-                    "shrank from {} to {} bytes during the scan",
-                    data.len(),
-                    64 << 10
-                )),
+            says_shrank(&msg, &path, data.len(), 64 << 10),
             "{threads} threads: {msg}"
         );
     }

@@ -107,6 +107,11 @@ fn run(input: &Path, dir: &Path, via_pipe: bool) -> Run {
 
 /// [`run`] with `--threads N`.
 fn run_with(input: &Path, dir: &Path, via_pipe: bool, threads: usize) -> Run {
+    run_selecting(input, dir, via_pipe, threads, &CODEX)
+}
+
+/// [`run_with`] with the selection `rules` (none: every line is kept).
+fn run_selecting(input: &Path, dir: &Path, via_pipe: bool, threads: usize, rules: &[&str]) -> Run {
     let report = dir.join(if via_pipe { "pipe.json" } else { "file.json" });
     let mut cmd = peak::command(env!("CARGO_BIN_EXE_spoolscan"));
     cmd.args([
@@ -117,7 +122,7 @@ fn run_with(input: &Path, dir: &Path, via_pipe: bool, threads: usize) -> Run {
         "--stats",
     ])
     .arg(&report)
-    .args(CODEX)
+    .args(rules)
     .stdout(Stdio::null())
     .stderr(Stdio::inherit());
     if via_pipe {
@@ -337,34 +342,14 @@ fn peak_rss_keeping_every_line_with_threads_is_bounded() {
         }
         w.into_inner().unwrap().sync_all().unwrap();
     }
-    let every = |input: &Path, threads: usize| {
-        let report = dir.path().join("every.json");
-        let mut cmd = peak::command(env!("CARGO_BIN_EXE_spoolscan"));
-        cmd.args([
-            "scan",
-            "--quiet",
-            "--threads",
-            &threads.to_string(),
-            "--stats",
-        ])
-        .arg(&report)
-        .arg(input)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-        let peak = peak::measure(&mut cmd, |_| {});
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-        (peak, report)
-    };
-    let (t, _) = every(&tiny, 1);
+    let t = run_selecting(&tiny, dir.path(), false, 1, &[]);
     for threads in [2, 4] {
-        let (l, report) = every(&large, threads);
-        eprintln!("threads {threads}: tiny {t:?}, large {l:?}");
-        assert_eq!(report["retained"], lines, "{report}");
-        assert_eq!(report["lines"], lines, "{report}");
+        let l = run_selecting(&large, dir.path(), false, threads, &[]);
+        eprintln!("threads {threads}: tiny {:?}, large {:?}", t.peak, l.peak);
+        assert_eq!(l.report["retained"], lines, "{}", l.report);
+        assert_eq!(l.report["lines"], lines, "{}", l.report);
         let bound = SLACK_KIB + threads as i64 * PER_THREAD_KIB;
-        let grew = l.maxrss_kib - t.maxrss_kib;
+        let grew = l.peak.maxrss_kib - t.peak.maxrss_kib;
         assert!(
             grew <= bound,
             "peak RSS grew by {grew} KiB (> {bound} KiB) keeping every line on {threads} threads"
