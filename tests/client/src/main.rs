@@ -1,7 +1,10 @@
-//! Four programs against the spoolscan library, each checked against serde_json over the same
+//! Five programs against the spoolscan library, each checked against serde_json over the same
 //! file: a `?` in a `Raw` closure, borrowed `Typed` events with mismatches skipped, the pull
-//! iterator, and run-and-summarize (with `summarize` of a path given as `&str`). Usage: `spoolscan-client TRANSCRIPT.ndjson` (a Codex `exec --json` file).
-//! Exits non-zero (with a message) when a result differs from the oracle.
+//! iterator, run-and-summarize (with `summarize` of a path given as `&str`), and a live
+//! run-and-summarize in one pass with an observer of the events.
+//!
+//! Usage: `spoolscan-client TRANSCRIPT.ndjson` (a Codex `exec --json` file). Exits non-zero (with
+//! a message) when a result differs from the oracle.
 
 use std::error::Error;
 use std::io::Write;
@@ -9,7 +12,7 @@ use std::io::Write;
 use serde::Deserialize;
 use serde_json::Value;
 use spoolscan::sinks::{EventType, Raw, Typed};
-use spoolscan::{Profile, Runner, Scanner, Selector, Status, Summarizer, summarize};
+use spoolscan::{Event, Profile, Runner, Scanner, Selector, Sink, Status, Summarizer, summarize};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let path = std::env::args()
@@ -20,7 +23,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     borrowed_typed(&path, &data)?;
     pull_iterator(&path, &data)?;
     run_and_summarize(&path, &data)?;
-    println!("client: all four programs agree with serde_json on {path}");
+    live_run_and_summarize(&path, &data)?;
+    println!("client: all five programs agree with serde_json on {path}");
     Ok(())
 }
 
@@ -42,7 +46,7 @@ fn codex_scanner() -> Result<Scanner, Box<dyn Error>> {
         .build()?)
 }
 
-/// 1. Copy the retained lines to a writer with `?` on its I/O errors.
+/// Program 1: copy the retained lines to a writer with `?` on its I/O errors.
 fn raw_with_question_mark(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
     let mut scanner = codex_scanner()?;
     let mut out = Vec::new();
@@ -91,7 +95,7 @@ impl EventType for Completions {
     type Of<'a> = Completed<'a>;
 }
 
-/// 2. Borrowed typed events; the `turn.completed` events do not fit and are skipped.
+/// Program 2: borrowed typed events; the `turn.completed` events do not fit and are skipped.
 fn borrowed_typed(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
     let mut scanner = codex_scanner()?;
     let mut answer: Option<String> = None;
@@ -107,7 +111,7 @@ fn borrowed_typed(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
         .into_iter()
         .filter(|(_, v)| v["item"]["type"] == "agent_message")
         .filter_map(|(_, v)| v["item"]["text"].as_str().map(str::to_owned))
-        .last();
+        .next_back();
     if answer != want || skipped == 0 {
         return Err(format!("typed: answer {answer:?}, oracle {want:?}, skipped {skipped}").into());
     }
@@ -118,7 +122,7 @@ fn borrowed_typed(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// 3. The pull iterator: token usage of every `turn.completed`.
+/// Program 3: the pull iterator: token usage of every `turn.completed`.
 fn pull_iterator(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
     let scanner = Scanner::builder()
         .select(Selector::new().equals("type", ["turn.completed"])?)
@@ -142,8 +146,8 @@ fn pull_iterator(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// 4. Run a command (a stand-in agent: `cat` of the transcript, then exit 2) and summarize its
-/// stdout; the summary of the path agrees, and the run's exit status fails it.
+/// Program 4: run a command (a stand-in agent: `cat` of the transcript, then exit 2) and
+/// summarize its stdout; the summary of the path agrees, and the run's exit status fails it.
 fn run_and_summarize(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
     let want = oracle(data)
         .into_iter()
@@ -172,6 +176,69 @@ fn run_and_summarize(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
         "run: {} ({} warnings)",
         done.summary.status,
         done.summary.warnings.len()
+    );
+    Ok(())
+}
+
+/// An observer of a live summary: counts the events it is shown.
+struct Seen(u64);
+
+impl Sink for Seen {
+    type Error = spoolscan::Error;
+
+    fn retained(&mut self, _event: &mut Event<'_>) -> Result<bool, spoolscan::Error> {
+        self.0 += 1;
+        Ok(true)
+    }
+}
+
+/// Program 5: the same run, summarized while the command writes (one pass over the spool, no
+/// second scan), with an observer: the summary equals `run`'s, and the observer saw the profile's
+/// events (the lines serde_json parses whose `type` is one the Codex profile keeps).
+fn live_run_and_summarize(path: &str, data: &[u8]) -> Result<(), Box<dyn Error>> {
+    let summarizer = Summarizer::new(Profile::Codex);
+    let cmd = || {
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", r#"cat "$1"; exit 2"#, "sh", path]);
+        cmd
+    };
+    let done = summarizer.run(&mut Runner::new(cmd()))?;
+    let mut seen = Seen(0);
+    let live = summarizer.run_live(&mut Runner::new(cmd()), &mut seen)?;
+    if live.summary.to_json() != done.summary.to_json() || live.exit_code() != done.exit_code() {
+        return Err("live: the summary differs from run's".into());
+    }
+    if seen.0 != live.summary.report.retained {
+        return Err(format!(
+            "live: the observer saw {} events, the report retained {}",
+            seen.0, live.summary.report.retained
+        )
+        .into());
+    }
+    // The Codex profile's selection, by serde_json: these types, a type that contains "error"
+    // or "failed", or an agent message.
+    let kept = ["thread.started", "turn.completed", "session.end", "result"];
+    let want = oracle(data)
+        .iter()
+        .filter(|(_, v)| {
+            let ty = v["type"].as_str().unwrap_or_default();
+            let lower = ty.to_lowercase();
+            kept.contains(&ty)
+                || lower.contains("error")
+                || lower.contains("failed")
+                || v["item"]["type"] == "agent_message"
+        })
+        .count() as u64;
+    if seen.0 != want {
+        return Err(format!(
+            "live: the observer saw {} events, serde_json {want}",
+            seen.0
+        )
+        .into());
+    }
+    println!(
+        "live: {} ({} events seen as they were written)",
+        live.summary.status, seen.0
     );
     Ok(())
 }
