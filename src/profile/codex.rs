@@ -58,7 +58,7 @@
 //! most 256 KiB, validates larger ones up to `max_line` without decoding them, and passes over
 //! lines longer than `max_line` (the seed's bounded reader skipped those).
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -255,7 +255,7 @@ pub struct Item {
 /// A decoded event kept for the summary.
 struct Slot {
     at: At,
-    value: Rc<Value>,
+    value: Arc<Value>,
 }
 
 /// The line that would have been the answer but was not decoded.
@@ -345,7 +345,7 @@ fn answer_text(obj: &Map<String, Value>) -> Option<String> {
 impl super::Collector for Collector {
     fn event(&mut self, at: At, raw: &mut Raw<'_, '_>) -> bool {
         let v = match raw.value() {
-            Ok(v) => Rc::new(v),
+            Ok(v) => Arc::new(v),
             Err(e) => {
                 self.notes
                     .push(format!("line {} could not be decoded: {e}", at.line));
@@ -358,7 +358,7 @@ impl super::Collector for Collector {
         self.parsed_any = true;
         let slot = || Slot {
             at,
-            value: Rc::clone(&v),
+            value: Arc::clone(&v),
         };
         self.last = Some(slot());
         let ty = obj.get("type").and_then(Value::as_str);
@@ -434,18 +434,18 @@ impl super::Collector for Collector {
         // event's `usage` and `model` into an agent message, and the thread id into an agent
         // message and into the usage event.
         let mut merge = false;
-        let (selected, source): (Option<Rc<Value>>, String) = if let Some(a) = &answer {
+        let (selected, source): (Option<Arc<Value>>, String) = if let Some(a) = &answer {
             let is_result = a.value.get("type").and_then(Value::as_str) == Some("result");
             merge = !is_result;
             (
-                Some(Rc::clone(&a.value)),
+                Some(Arc::clone(&a.value)),
                 format!("the answer from line {}", a.at.line),
             )
         } else if let Some(u) = &usage_event {
             let ty = u.value.get("type").and_then(Value::as_str).unwrap_or("");
             merge = true;
             (
-                Some(Rc::clone(&u.value)),
+                Some(Arc::clone(&u.value)),
                 format!("the usage event ({ty}) from line {}", u.at.line),
             )
         } else {
@@ -453,7 +453,7 @@ impl super::Collector for Collector {
             match fin.last_object_after(after)? {
                 Fallback::Found(line, v, _) => {
                     d.parsed_any = true;
-                    (Some(Rc::new(v)), format!("the last object, line {line}"))
+                    (Some(Arc::new(v)), format!("the last object, line {line}"))
                 }
                 Fallback::TooLarge(at) => {
                     self.notes.push(format!(
@@ -469,7 +469,7 @@ impl super::Collector for Collector {
                 }
                 Fallback::Nothing => match &last {
                     Some(s) => (
-                        Some(Rc::clone(&s.value)),
+                        Some(Arc::clone(&s.value)),
                         format!("the last object, line {}", s.at.line),
                     ),
                     None => (None, String::new()),

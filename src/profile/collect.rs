@@ -98,7 +98,7 @@ impl Lost<'_> {
 }
 
 /// What a profile does with the lines of a scan.
-pub(crate) trait Collector {
+pub(crate) trait Collector: Send {
     /// A decoded (or repaired) selected line. Returns false to end the scan.
     fn event(&mut self, at: At, raw: &mut Raw<'_, '_>) -> bool;
     /// A line that may be one the profile selects but was not decoded.

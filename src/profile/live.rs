@@ -35,6 +35,9 @@ const NAP_MIN: Duration = Duration::from_millis(1);
 /// Codex last-object fallback reads back, from the end of the file, as it does for a file
 /// ([`Sink::read_back`]).
 ///
+/// A `LiveSummary` is `Send`: it can be created on one thread and followed on another (an
+/// orchestrator's worker thread, `tokio::task::spawn_blocking`).
+///
 /// ```
 /// use std::io::Write;
 /// use spoolscan::{Profile, Status, Summarizer};
@@ -442,5 +445,16 @@ impl<P: Sink<Error = Error>, O: Sink<Error = Error>> Sink for Tee<'_, P, O> {
     fn finish(&mut self, report: &Report) -> Result<(), Error> {
         self.observer.finish(report)?;
         self.profile.finish(report)
+    }
+}
+
+#[cfg(test)]
+mod send {
+    /// A live summary can move to another thread (an orchestrator's worker).
+    #[test]
+    fn live_summary_is_send() {
+        fn send<T: Send>() {}
+        send::<super::LiveSummary>();
+        send::<crate::Summary>();
     }
 }
