@@ -103,6 +103,74 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Example: pull events instead of pushing them
+//!
+//! [`Scanner::events`] is an iterator over the retained events of a file (the scan runs on a
+//! helper thread), for code that wants a `for` loop rather than a [`Sink`]:
+//!
+//! ```
+//! use spoolscan::{Scanner, Selector};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("app.ndjson");
+//! std::fs::write(&path, "{\"level\":\"error\",\"msg\":\"disk full\"}\n{\"level\":\"info\"}\n")?;
+//! let scanner = Scanner::builder().select(Selector::new().equals("level", ["error"])?).build()?;
+//! for event in scanner.events(&path)? {
+//!     let event = event?;
+//!     let v: serde_json::Value = event.decode()?;
+//!     assert_eq!((event.number, v["msg"].as_str()), (1, Some("disk full")));
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Example: summarize an agent's transcript
+//!
+//! [`summarize`] reads a transcript of any of the supported agent CLIs (the profile is
+//! detected from the first lines with [`Profile::Auto`]) and returns the final answer, token
+//! usage, errors and a [`Status`], with the scan's [`Report`]. It takes a path, a file, a reader
+//! or bytes. [`Summarizer`] sets the limits and the number of threads.
+//!
+//! ```
+//! use spoolscan::{Profile, Status, summarize};
+//!
+//! let transcript = br#"{"type":"system","subtype":"init","session_id":"s1","model":"m"}
+//! {"type":"result","subtype":"success","is_error":false,"result":"All tests pass.","total_cost_usd":0.12}
+//! "#;
+//! let summary = summarize(&transcript[..], Profile::Auto)?;
+//! assert_eq!((summary.profile, summary.status), (Profile::Claude, Status::Ok));
+//! assert_eq!(summary.answer.as_deref(), Some("All tests pass."));
+//! assert_eq!(summary.cost_usd, Some(0.12));
+//! # Ok::<(), spoolscan::Error>(())
+//! ```
+//!
+//! # Example: run an agent and summarize it while it writes
+//!
+//! [`Summarizer::run_live`] starts the command with its output spooled to disk (a [`Runner`]:
+//! timeout, process-group kill, size cap), follows the spool as it grows, and summarizes it in
+//! that one pass; the exit status and truncation rules of `spoolscan run` apply
+//! ([`RunSummary::exit_code`]). [`Summarizer::run`] does the same after the command exits.
+//!
+//! ```
+//! use std::process::Command;
+//! use spoolscan::{Profile, Runner, Status, Summarizer};
+//!
+//! let mut cmd = Command::new("sh");
+//! cmd.args(["-c", r#"echo '{"type":"thread.started","thread_id":"t1"}'
+//! echo '{"type":"item.completed","item":{"id":"i1","type":"agent_message","text":"Done."}}'
+//! echo '{"type":"turn.completed","usage":{"input_tokens":5,"output_tokens":1}}'"#]);
+//! let done = Summarizer::new(Profile::Codex).run_live(&mut Runner::new(cmd), ())?;
+//! assert_eq!((done.summary.status, done.exit_code()), (Status::Ok, 0));
+//! assert_eq!(done.summary.answer.as_deref(), Some("Done."));
+//! # Ok::<(), spoolscan::RunError>(())
+//! ```
+//!
+//! # Every core
+//!
+//! [`ScannerBuilder::threads`] (and [`Summarizer::threads`]) scans a file, a spool or a slice on
+//! several threads: the input is cut into chunks at LFs, workers classify and validate them,
+//! and the sink still receives every call in file order, on the calling thread, with the
+//! report of a sequential scan. Readers and followers stay sequential.
+//!
 //! # Limits
 //!
 //! | limit | default | meaning |
