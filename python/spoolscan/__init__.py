@@ -209,7 +209,8 @@ def summarize(
 ) -> Dict[str, Any]:
     """Summarize an agent CLI transcript: the summary object of DESIGN §9 as a dict.
 
-    ``profile`` is ``"codex"``, ``"claude"``, ``"gemini"`` or ``"auto"`` (detected; the
+    ``profile`` is ``"codex"``, ``"claude"``, ``"gemini"``, ``"opencode"``, ``"cursor"``,
+    ``"amp"``, ``"qwen"``, ``"copilot"`` or ``"auto"`` (detected; the
     summary's ``profile`` names the one used). ``source``, the limits and ``threads``
     (default 1) are as for :func:`scan`; the summary is the same whatever ``threads``.
     """

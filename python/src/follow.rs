@@ -56,13 +56,13 @@ impl Drop for FollowRun {
     }
 }
 
-/// The selector that follows a profile: its own rules, or all three profiles' for `auto`.
+/// The selector that follows a profile: its own rules, or every profile's for `auto`.
 fn profile_selector(p: Profile) -> Selector {
     match p.selector() {
         Some(s) => s,
         None => {
             let mut all = Selector::new();
-            for q in [Profile::Codex, Profile::Claude, Profile::Gemini] {
+            for q in Profile::ALL {
                 for r in q.selector().map(|s| s.rules().to_vec()).unwrap_or_default() {
                     all = all.rule(r);
                 }

@@ -149,6 +149,25 @@ def test_follow_run_with_a_profile_yields_its_events_and_summarizes(samples):
     assert follow.result.summary == spoolscan.summarize(path)
 
 
+@pytest.mark.parametrize(
+    "profile", ["codex", "claude", "gemini", "opencode", "cursor", "amp", "qwen", "copilot"]
+)
+def test_follow_run_auto_yields_every_profiles_events(samples, profile):
+    # With auto, the follow keeps the event types of every profile (not only the first three):
+    # each sample yields the lines its own profile keeps, each equal to json.loads of its line.
+    path = samples / f"{profile}.ndjson"
+    lines = path.read_bytes().split(b"\n")
+    follow = spoolscan.follow_run(cat(path), profile="auto", timeout=60)
+    events = list(follow)
+    assert events, profile
+    for e in events:
+        assert e.json() == json.loads(lines[e.line - 1]), (profile, e.line)
+    own = [e.line for e in spoolscan.follow_run(cat(path), profile=profile, timeout=60)]
+    assert set(own) <= {e.line for e in events}, profile
+    assert follow.result.summary == spoolscan.summarize(path)
+    assert follow.result.summary["profile"] == profile
+
+
 def test_follow_run_close_kills_the_group(tmp_path):
     pidfile = tmp_path / "pid"
     code = f"import os,time; open({str(pidfile)!r},'w').write(str(os.getpid())); print('{{}}', flush=True); time.sleep(60)"
