@@ -10,7 +10,8 @@
 //! Inputs (generated deterministically before anything is timed, written to a temporary file
 //! and mapped; `examples/gen.rs` writes the same bytes):
 //! (a) `transcript`: an agent transcript, ~60% of its bytes in tool-output lines of 8-64 MiB;
-//! (b) `logs`: small log-like lines of 100 B - 2 KiB, ~2% retained.
+//! (b) `logs`: small log-like lines of 100 B - 2 KiB, ~2% retained;
+//! (c) `events`: GitHub-Archive-like events of 0.2-20 KiB, about half `PushEvent`.
 //!
 //! Groups:
 //! - `newlines`: memchr newline count over the mapping, `BufRead::read_until` over the file,
@@ -24,6 +25,11 @@
 //!   `simd_json_per_line` and `serde_json_per_line` making the same selection, and
 //!   `decode_retained_only` (simd-json on the retained lines alone: the decoding any design
 //!   must do, so `memchr_limit` plus it bounds what `spoolscan` can reach).
+//! - `events` (input c): `spoolscan_all` keeps every line (each validated in full, grammar and
+//!   UTF-8, nothing decoded), `spoolscan_push_event` keeps `type` = PushEvent (about half);
+//!   baselines `serde_json_validate_per_line` (serde_json `IgnoredAny` over every line: the
+//!   same validation by serde) and `simd_json_per_line_all` (simd-json's full parse of every
+//!   line, into a reused tape).
 //! - `probe`: classification on sets of lines of one shape each (scan_slice over many copies;
 //!   every line is skipped except in `retained_agent_message`, which includes decoding).
 //!
@@ -306,6 +312,93 @@ fn select(c: &mut Criterion, inputs: &[Input]) {
     g.finish();
 }
 
+/// The lines of `data` (LF-separated, none empty in the generated inputs).
+fn lines_of(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    data.split(|&b| b == b'\n').filter(|l| !l.is_empty())
+}
+
+/// serde_json's validation of every line (`IgnoredAny`: the grammar and UTF-8, no value
+/// built). Returns how many lines are valid.
+fn serde_json_validate_per_line(data: &[u8]) -> u64 {
+    lines_of(data)
+        .filter(|l| serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok())
+        .count() as u64
+}
+
+/// simd-json's full parse of every line (copied into a reused padded buffer, a reused tape).
+/// Returns how many lines parse.
+fn simd_json_per_line_all(data: &[u8]) -> u64 {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut buffers = simd_json::Buffers::default();
+    let mut tape = simd_json::Tape::null();
+    let mut ok = 0;
+    for line in lines_of(data) {
+        buf.clear();
+        buf.extend_from_slice(line);
+        buf.resize(line.len() + simd_json::INPUT_PADDING, 0);
+        let mut t = tape.reset();
+        ok +=
+            simd_json::fill_tape_padded(&mut buf, line.len(), &mut buffers, &mut t).is_ok() as u64;
+        tape = t.reset();
+    }
+    ok
+}
+
+fn events(c: &mut Criterion, input: &Input) {
+    let mut g = c.benchmark_group("events");
+    configure(&mut g);
+    let name = input.kind.name();
+    g.throughput(Throughput::Bytes(input.stats.bytes));
+    let mut all = Scanner::builder().build().unwrap();
+    let mut push = Scanner::builder()
+        .select(Selector::new().equals("type", ["PushEvent"]).unwrap())
+        .case_sensitive(true)
+        .build()
+        .unwrap();
+    g.bench_function(BenchmarkId::new("memchr_limit", name), |b| {
+        b.iter(|| memchr::memchr_iter(b'\n', black_box(&input.map[..])).count())
+    });
+    g.bench_function(BenchmarkId::new("spoolscan_all", name), |b| {
+        b.iter(|| spoolscan_count(&mut all, black_box(&input.map[..])))
+    });
+    g.bench_function(BenchmarkId::new("spoolscan_push_event", name), |b| {
+        b.iter(|| spoolscan_count(&mut push, black_box(&input.map[..])))
+    });
+    g.bench_function(
+        BenchmarkId::new("serde_json_validate_per_line", name),
+        |b| b.iter(|| serde_json_validate_per_line(black_box(&input.map[..]))),
+    );
+    g.bench_function(BenchmarkId::new("simd_json_per_line_all", name), |b| {
+        b.iter(|| simd_json_per_line_all(black_box(&input.map[..])))
+    });
+    g.finish();
+}
+
+/// The `events` input's counts agree: every line valid for spoolscan, serde_json and
+/// simd-json; spoolscan keeps the generator's PushEvents.
+fn check_events(input: &Input) {
+    let r = Scanner::builder()
+        .build()
+        .unwrap()
+        .scan_slice(&input.map, Raw(yes))
+        .unwrap();
+    assert_eq!(
+        (r.retained, r.malformed_total),
+        (input.stats.lines, 0),
+        "{r:?}"
+    );
+    assert_eq!(serde_json_validate_per_line(&input.map), input.stats.lines);
+    assert_eq!(simd_json_per_line_all(&input.map), input.stats.lines);
+    let push = Scanner::builder()
+        .select(Selector::new().equals("type", ["PushEvent"]).unwrap())
+        .case_sensitive(true)
+        .build()
+        .unwrap()
+        .scan_slice(&input.map, Raw(yes))
+        .unwrap();
+    assert_eq!(push.retained, input.stats.push_events, "{push:?}");
+}
+
 /// Lines of one shape each, for the `probe` group: (name, line).
 fn probe_shapes() -> Vec<(&'static str, String)> {
     let prose = "the test suite passes now, I will check whether the parser handles \\\"escaped\\\" \
@@ -440,12 +533,15 @@ fn main() {
         .into_iter()
         .map(|k| Input::create(dir.path(), k, mib << 20))
         .collect();
+    let event_input = Input::create(dir.path(), Kind::Events, mib << 20);
     // Not when profiling (`--profile-time`): the check would dominate the profile.
     if !std::env::args().any(|a| a == "--profile-time") {
         check(&inputs);
+        check_events(&event_input);
     }
     newlines(&mut c, &inputs);
     select(&mut c, &inputs);
+    events(&mut c, &event_input);
     probe(&mut c);
     c.final_summary();
 }
