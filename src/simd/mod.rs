@@ -51,6 +51,8 @@ pub(crate) struct Raw {
     pub(crate) brace: u64,
     /// `:` and `,`
     pub(crate) sep: u64,
+    /// `:` (tells a member's separator from an element's)
+    pub(crate) colon: u64,
     /// JSON whitespace: space, tab, CR, LF
     pub(crate) ws: u64,
     /// bytes below 0x20 (control characters, LF, tab and CR included)
@@ -78,6 +80,17 @@ pub(crate) trait Kernel {
         // SAFETY: passed on from the caller.
         let r = unsafe { Self::raw(block) };
         (r.quote, r.backslash)
+    }
+
+    /// The bytes of `block` that are the letter of a one-letter escape when a backslash
+    /// escapes them: `"`, `\\`, `/`, `b`, `f`, `n`, `r`, `t`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Kernel::raw`].
+    #[inline(always)]
+    unsafe fn escape_letters(block: &[u8; 64]) -> u64 {
+        scalar::escape_letters(block)
     }
 
     /// The prefix XOR of `x`: bit `i` of the result is the XOR of bits `0..=i`.

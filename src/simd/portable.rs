@@ -26,10 +26,24 @@ impl Kernel for Portable {
             r.close |= m(folded.cmp_eq(u8x16::splat(b'}')));
             r.brace |= m(eq(b'{') | eq(b'}'));
             r.sep |= m(eq(b':') | eq(b','));
+            r.colon |= m(eq(b':'));
             r.ws |= m(eq(b' ') | eq(b'\t') | eq(b'\r') | lf);
             r.ctrl |= m(v.min(u8x16::splat(0x1f)).cmp_eq(v));
             r.lf |= m(lf);
         }
         r
+    }
+
+    #[inline(always)]
+    unsafe fn escape_letters(block: &[u8; 64]) -> u64 {
+        let mut m = 0;
+        for k in 0..4 {
+            let c: [u8; 16] = block[16 * k..16 * k + 16].try_into().expect("16 bytes");
+            let v = u8x16::new(c);
+            let eq = |b: u8| v.cmp_eq(u8x16::splat(b));
+            let hit = eq(b'"') | eq(b'\\') | eq(b'/') | eq(b'b') | eq(b'f') | eq(b'n') | eq(b'r');
+            m |= ((hit | eq(b't')).move_mask() as u16 as u64) << (16 * k);
+        }
+        m
     }
 }

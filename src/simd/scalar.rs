@@ -28,9 +28,21 @@ pub(crate) fn raw(block: &[u8; 64]) -> Raw {
         set(&mut r.close, b == b'}' || b == b']');
         set(&mut r.brace, b == b'{' || b == b'}');
         set(&mut r.sep, b == b':' || b == b',');
+        set(&mut r.colon, b == b':');
         set(&mut r.ws, matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
         set(&mut r.ctrl, b < 0x20);
         set(&mut r.lf, b == b'\n');
     }
     r
+}
+
+/// [`Kernel::escape_letters`], one byte at a time.
+pub(crate) fn escape_letters(block: &[u8; 64]) -> u64 {
+    let mut m = 0;
+    for (i, &b) in block.iter().enumerate() {
+        if matches!(b, b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') {
+            m |= 1 << i;
+        }
+    }
+    m
 }

@@ -31,27 +31,29 @@ fn raw_at(level: Level, block: &[u8; 64]) -> Raw {
     }
 }
 
-/// [`Kernel::strings`] and [`Kernel::prefix_xor`] at `level`.
-fn strings_at(level: Level, block: &[u8; 64]) -> ((u64, u64), u64) {
+/// [`Kernel::strings`], [`Kernel::prefix_xor`] and [`Kernel::escape_letters`] at `level`.
+fn strings_at(level: Level, block: &[u8; 64]) -> ((u64, u64), u64, u64) {
     let x = u64::from_le_bytes(block[..8].try_into().unwrap());
-    // SAFETY: as in `raw_at`.
-    unsafe {
-        match level {
-            Level::Scalar => (
-                scalar::Scalar::strings(block),
-                scalar::Scalar::prefix_xor(x),
-            ),
-            Level::Portable => (
-                portable::Portable::strings(block),
-                portable::Portable::prefix_xor(x),
-            ),
-            #[cfg(target_arch = "x86_64")]
-            Level::Avx2 => (x86::Avx2::strings(block), x86::Avx2::prefix_xor(x)),
-            #[cfg(target_arch = "x86_64")]
-            Level::Avx512 => (x86::Avx512::strings(block), x86::Avx512::prefix_xor(x)),
-            #[allow(unreachable_patterns)]
-            _ => unreachable!(),
+    fn at<K: Kernel>(block: &[u8; 64], x: u64) -> ((u64, u64), u64, u64) {
+        // SAFETY: only called for a supported level (asserted in `strings_at`).
+        unsafe {
+            (
+                K::strings(block),
+                K::prefix_xor(x),
+                K::escape_letters(block),
+            )
         }
+    }
+    assert!(level.is_supported());
+    match level {
+        Level::Scalar => at::<scalar::Scalar>(block, x),
+        Level::Portable => at::<portable::Portable>(block, x),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => at::<x86::Avx2>(block, x),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => at::<x86::Avx512>(block, x),
+        #[allow(unreachable_patterns)]
+        _ => unreachable!(),
     }
 }
 

@@ -31,6 +31,13 @@ unsafe fn clmul_prefix_xor(x: u64) -> u64 {
     }
 }
 
+/// The nibble tables of [`Kernel::escape_letters`]: a byte is an escape letter when the
+/// entry of its high nibble and the entry of its low nibble share a bit. One bit per high
+/// nibble that holds letters: 2 (`"` `/`), 5 (`\\`), 6 (`b` `f` `n`), 7 (`r` `t`).
+const ESCAPE_HI: [i8; 16] = [0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0];
+/// The low nibbles: 2 (`"` `b` `r`), 4 (`t`), 6 (`f`), 0xc (`\\`), 0xe (`n`), 0xf (`/`).
+const ESCAPE_LO: [i8; 16] = [0, 0, 1 | 4 | 8, 0, 8, 0, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1];
+
 impl Kernel for Avx2 {
     #[inline(always)]
     unsafe fn strings(block: &[u8; 64]) -> (u64, u64) {
@@ -84,7 +91,9 @@ impl Kernel for Avx2 {
                 r.open |= bits!(eq!(folded, b'{'));
                 r.close |= bits!(eq!(folded, b'}'));
                 r.brace |= bits!(_mm256_or_si256(eq!(v, b'{'), eq!(v, b'}')));
-                r.sep |= bits!(_mm256_or_si256(eq!(v, b':'), eq!(v, b',')));
+                let colon = eq!(v, b':');
+                r.sep |= bits!(_mm256_or_si256(colon, eq!(v, b',')));
+                r.colon |= bits!(colon);
                 let sp_tab = _mm256_or_si256(eq!(v, b' '), eq!(v, b'\t'));
                 r.ws |= bits!(_mm256_or_si256(sp_tab, _mm256_or_si256(eq!(v, b'\r'), lf)));
                 let low = _mm256_min_epu8(v, _mm256_set1_epi8(0x1f));
@@ -92,6 +101,25 @@ impl Kernel for Avx2 {
                 r.lf |= bits!(lf);
             }
             r
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn escape_letters(block: &[u8; 64]) -> u64 {
+        // SAFETY: the caller guarantees AVX2; the loads read 32 bytes each at offsets 0 and 32
+        // of the 64-byte `block`, and 16 bytes of each 16-entry table.
+        unsafe {
+            let p = block.as_ptr();
+            let hi_t = _mm256_broadcastsi128_si256(_mm_loadu_si128(ESCAPE_HI.as_ptr().cast()));
+            let lo_t = _mm256_broadcastsi128_si256(_mm_loadu_si128(ESCAPE_LO.as_ptr().cast()));
+            let nib = _mm256_set1_epi8(0x0f);
+            let hits = |v: __m256i| {
+                let hi = _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
+                let lo = _mm256_shuffle_epi8(lo_t, _mm256_and_si256(v, nib));
+                let none = _mm256_cmpeq_epi8(_mm256_and_si256(hi, lo), _mm256_setzero_si256());
+                !(_mm256_movemask_epi8(none) as u32) as u64
+            };
+            hits(_mm256_loadu_si256(p.cast())) | hits(_mm256_loadu_si256(p.add(32).cast())) << 32
         }
     }
 
@@ -129,17 +157,34 @@ impl Kernel for Avx512 {
             // Setting bit 0x20 maps `[` to `{` and `]` to `}`, and no other byte to either.
             let folded = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
             let lf = eq!(v, b'\n');
+            let colon = eq!(v, b':');
             Raw {
                 quote: eq!(v, b'"'),
                 backslash: eq!(v, b'\\'),
                 open: eq!(folded, b'{'),
                 close: eq!(folded, b'}'),
                 brace: eq!(v, b'{') | eq!(v, b'}'),
-                sep: eq!(v, b':') | eq!(v, b','),
+                sep: colon | eq!(v, b','),
+                colon,
                 ws: eq!(v, b' ') | eq!(v, b'\t') | eq!(v, b'\r') | lf,
                 ctrl: _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0x1f)),
                 lf,
             }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn escape_letters(block: &[u8; 64]) -> u64 {
+        // SAFETY: the caller guarantees AVX-512 F and BW; the loads read the 64 bytes of
+        // `block` and 16 bytes of each 16-entry table.
+        unsafe {
+            let v = _mm512_loadu_si512(block.as_ptr().cast());
+            let hi_t = _mm512_broadcast_i32x4(_mm_loadu_si128(ESCAPE_HI.as_ptr().cast()));
+            let lo_t = _mm512_broadcast_i32x4(_mm_loadu_si128(ESCAPE_LO.as_ptr().cast()));
+            let nib = _mm512_set1_epi8(0x0f);
+            let hi = _mm512_shuffle_epi8(hi_t, _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
+            let lo = _mm512_shuffle_epi8(lo_t, _mm512_and_si512(v, nib));
+            _mm512_test_epi8_mask(hi, lo)
         }
     }
 

@@ -1,30 +1,76 @@
-//! The fast walk: a table-driven pushdown automaton over the tokens of the index. The next
-//! state comes from a table indexed by the state and the token's class; only brackets touch
-//! the stack (it holds the state to return to when a container closes), and only numbers and
-//! literals are looked at byte by byte. It only says whether the line is valid; the precise
-//! walk explains an invalid line.
+//! The fast walk: the grammar checked a block at a time with bit arithmetic, so that strings,
+//! keys and separators (most of a line's tokens) cost no work of their own. Only brackets
+//! (a stack of open containers), numbers and literals (their grammar) are looked at one by
+//! one. It only says whether the line is valid; the precise walk explains an invalid line.
+//!
+//! A JSON text is valid when these hold (`next(x)`: the first byte after `x` that is not
+//! whitespace, or the end of the line):
+//!
+//! 1. the line's first token starts a value (a string, a number or literal, `{` or `[`);
+//! 2. `next` of every separator starts a value;
+//! 3. `next` of every closing quote is a separator, a closing bracket or the end;
+//! 4. `next` of every number, literal and closing bracket is `,`, a closing bracket or the end;
+//! 5. `next` of `{` is a quote or `}`; `next` of `[` starts a value or is `]`;
+//! 6. brackets pair up, at most [`MAX_DEPTH`] deep; no separator is outside every container;
+//!    arrays hold no `:`; an object's own separators alternate `:`, `,`, `:`, ... and the
+//!    object ends after a `:` (or is empty);
+//! 7. strings close, hold no control bytes and only valid escapes (checked by [`Blocks`]);
+//!    numbers and literals follow their grammar.
+//!
+//! Rules 1-3 hold for a whole block at once: `next` of a set of bytes is where an addition
+//! carries each of them across the whitespace after it (the carry out goes to the next block).
+//! Rules 4 and 5 are checked at each number, literal and bracket, and rule 6 at each bracket
+//! and for the separators between two brackets (a prefix XOR tells odd from even ones).
+//! Together they say what the precise walk's state machine says (tested on every line the
+//! tests and fuzz targets make).
 
-use super::{Blocks, MAX_DEPTH, delimiter};
-use crate::simd::Kernel;
+use super::{Blocks, MAX_DEPTH};
+use crate::simd::{Kernel, below};
 
-/// Whether the number or literal at `w[at]` is valid (what `scalar_value` says, without
-/// building its error).
+/// Whether `w[from..]`, after whitespace, ends or goes on with `,`, `}` or `]`: what may follow
+/// a value inside a container (or at the end of the line).
+#[inline(always)]
+fn ends_value(w: &[u8], from: usize) -> bool {
+    matches!(next_byte(w, from), None | Some(b',' | b'}' | b']'))
+}
+
+/// The first byte of `w[from..]` that is not JSON whitespace.
+#[inline(always)]
+fn next_byte(w: &[u8], from: usize) -> Option<u8> {
+    w.get(from..)?
+        .iter()
+        .copied()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// The last byte of `w[..to]` that is not JSON whitespace.
+#[inline(always)]
+fn prev_byte(w: &[u8], to: usize) -> Option<u8> {
+    w[..to]
+        .iter()
+        .rev()
+        .copied()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// Whether the number or literal at `w[at]` is valid and followed by what may follow a value
+/// (rule 4).
 #[inline(always)]
 fn scalar_ok(w: &[u8], at: usize) -> bool {
     let rest = &w[at..];
-    let delimited = |n: usize| delimiter(rest.get(n));
-    match rest[0] {
-        b'0'..=b'9' | b'-' => number_ok(rest),
-        b't' => rest.starts_with(b"true") && delimited(4),
-        b'n' => rest.starts_with(b"null") && delimited(4),
-        b'f' => rest.starts_with(b"false") && delimited(5),
-        _ => false,
-    }
+    let len = match rest[0] {
+        b'0'..=b'9' | b'-' => number_len(rest),
+        b't' if rest.starts_with(b"true") => Some(4),
+        b'n' if rest.starts_with(b"null") => Some(4),
+        b'f' if rest.starts_with(b"false") => Some(5),
+        _ => None,
+    };
+    len.is_some_and(|n| ends_value(w, at + n))
 }
 
-/// Whether `r` starts with a valid number followed by a delimiter (or its end).
+/// The length of the number at the start of `r`, if one starts there.
 #[inline(always)]
-fn number_ok(r: &[u8]) -> bool {
+fn number_len(r: &[u8]) -> Option<usize> {
     let digits = |mut i: usize| {
         while i < r.len() && r[i].is_ascii_digit() {
             i += 1;
@@ -35,12 +81,12 @@ fn number_ok(r: &[u8]) -> bool {
     match r.get(i) {
         Some(b'0') => i += 1,
         Some(b'1'..=b'9') => i = digits(i + 1),
-        _ => return false,
+        _ => return None,
     }
     if r.get(i) == Some(&b'.') {
         let j = digits(i + 1);
         if j == i + 1 {
-            return false;
+            return None;
         }
         i = j;
     }
@@ -51,141 +97,140 @@ fn number_ok(r: &[u8]) -> bool {
         }
         let j = digits(i);
         if j == i {
-            return false;
+            return None;
         }
         i = j;
     }
-    delimiter(r.get(i))
+    Some(i)
 }
 
-// Token classes.
-const OPEN_OBJ: u8 = 0;
-const OPEN_ARR: u8 = 1;
-const CLOSE_OBJ: u8 = 2;
-const CLOSE_ARR: u8 = 3;
-const COLON: u8 = 4;
-const COMMA: u8 = 5;
-const STRING: u8 = 6;
-/// Anything else starts a number or literal (or is an error `scalar_value` finds).
-const SCALAR: u8 = 7;
-const CLASSES: usize = 8;
+/// The bytes that `next` of `from` lands on (see the module docs), given the block's gaps;
+/// `carry` brings in bit 0 what the previous block carried out and takes out what this block
+/// carries into the next.
+#[inline(always)]
+fn next_of(from: u64, gap: u64, carry: &mut u64) -> u64 {
+    let (sum, over) = (from << 1 | *carry).overflowing_add(gap);
+    *carry = from >> 63 | over as u64;
+    sum & !gap
+}
 
-/// The class of a token's first byte.
-static CLASS: [u8; 256] = {
-    let mut t = [SCALAR; 256];
-    t[b'{' as usize] = OPEN_OBJ;
-    t[b'[' as usize] = OPEN_ARR;
-    t[b'}' as usize] = CLOSE_OBJ;
-    t[b']' as usize] = CLOSE_ARR;
-    t[b':' as usize] = COLON;
-    t[b',' as usize] = COMMA;
-    t[b'"' as usize] = STRING;
-    t
-};
-
-// States.
-/// A value at the top.
-const TOP: u8 = 0;
-/// After `{`: a key or `}`.
-const OBJ_FIRST: u8 = 1;
-/// After `,` in an object: a key.
-const OBJ_KEY: u8 = 2;
-/// After a key: `:`.
-const OBJ_COLON: u8 = 3;
-/// After `:`: a value.
-const OBJ_VALUE: u8 = 4;
-/// After a member: `,` or `}`.
-const OBJ_AFTER: u8 = 5;
-/// After `[`: a value or `]`.
-const ARR_FIRST: u8 = 6;
-/// After `,` in an array: a value.
-const ARR_VALUE: u8 = 7;
-/// After an element: `,` or `]`.
-const ARR_AFTER: u8 = 8;
-/// The top-level value is complete.
-const DONE: u8 = 9;
-/// Invalid (sticky).
-const ERR: u8 = 10;
-/// Not a state: the container closes, the next state is on the stack.
-const POP: u8 = 11;
-const STATES: usize = 11;
-
-/// The state after a value, by the state that expected it.
-static AFTER: [u8; STATES] = {
-    let mut t = [ERR; STATES];
-    t[TOP as usize] = DONE;
-    t[OBJ_VALUE as usize] = OBJ_AFTER;
-    t[ARR_FIRST as usize] = ARR_AFTER;
-    t[ARR_VALUE as usize] = ARR_AFTER;
-    t
-};
-
-/// The next state, by state and token class.
-static NEXT: [[u8; CLASSES]; STATES] = {
-    let mut t = [[ERR; CLASSES]; STATES];
-    let values = [TOP, OBJ_VALUE, ARR_FIRST, ARR_VALUE];
-    let mut i = 0;
-    while i < values.len() {
-        let s = values[i] as usize;
-        t[s][OPEN_OBJ as usize] = OBJ_FIRST;
-        t[s][OPEN_ARR as usize] = ARR_FIRST;
-        t[s][STRING as usize] = AFTER[s];
-        t[s][SCALAR as usize] = AFTER[s];
-        i += 1;
-    }
-    t[ARR_FIRST as usize][CLOSE_ARR as usize] = POP;
-    t[OBJ_FIRST as usize][STRING as usize] = OBJ_COLON;
-    t[OBJ_FIRST as usize][CLOSE_OBJ as usize] = POP;
-    t[OBJ_KEY as usize][STRING as usize] = OBJ_COLON;
-    t[OBJ_COLON as usize][COLON as usize] = OBJ_VALUE;
-    t[OBJ_AFTER as usize][COMMA as usize] = OBJ_KEY;
-    t[OBJ_AFTER as usize][CLOSE_OBJ as usize] = POP;
-    t[ARR_AFTER as usize][COMMA as usize] = ARR_VALUE;
-    t[ARR_AFTER as usize][CLOSE_ARR as usize] = POP;
-    t
-};
+/// A container's separators so far: none yet, or whether their count is odd (the last one
+/// was a `:`).
+const NO_SEP: u8 = 0;
+const ODD: u8 = 1;
+const EVEN: u8 = 2;
+/// Set in a stack entry for an object.
+const OBJECT: u8 = 4;
 
 /// Whether `w` is one valid JSON value (but for UTF-8, checked elsewhere).
 #[inline(always)]
 pub(super) fn valid<K: Kernel>(w: &[u8]) -> bool {
-    // The states to return to, one per open container; `depth` never passes MAX_DEPTH.
+    // The containers the open ones are in, as `OBJECT | separators`; the innermost one is in
+    // `top` (0 outside every container, at depth 0).
     let mut stack = [0u8; MAX_DEPTH];
     let mut depth = 0usize;
-    let mut state = TOP;
+    let mut top = 0u8;
+    // Carries of rules 1-3 from block to block; `first` is set until the first token is seen.
+    let (mut first, mut after_sep, mut after_quote) = (1u64, 0u64, 0u64);
     let mut blocks = Blocks::new(w);
     // SAFETY: `valid::<K>` runs only inside `dispatch!` (through `structure_k`), after K's
     // features were detected.
     while let Some(block) = unsafe { blocks.next::<K>() } {
-        let Ok((j, mut tokens)) = block else {
+        let Ok(b) = block else {
             return false;
         };
-        while tokens != 0 {
-            let at = j + tokens.trailing_zeros() as usize;
-            tokens &= tokens - 1;
-            let class = CLASS[w[at] as usize];
-            let next = NEXT[state as usize][class as usize];
-            if class <= OPEN_ARR {
-                if next == ERR || depth == MAX_DEPTH {
-                    return false;
-                }
-                stack[depth] = AFTER[state as usize];
-                depth += 1;
-                state = next;
-            } else if next == POP {
-                depth -= 1;
-                state = stack[depth];
-            } else if class == SCALAR {
-                if next == ERR || !scalar_ok(w, at) {
-                    return false;
-                }
-                state = next;
-            } else {
-                state = next;
+        let value = b.open_quote | b.scalar_start | b.open;
+        // Rule 1.
+        if first != 0 {
+            let land = next_of(0, b.gap, &mut first);
+            if land & !value != 0 {
+                return false;
             }
+            first &= (land == 0) as u64;
         }
-        if state == ERR {
+        // Rules 2 and 3.
+        if next_of(b.sep, b.gap, &mut after_sep) & !value != 0
+            || next_of(b.close_quote, b.gap, &mut after_quote) & !(b.sep | b.close) != 0
+        {
             return false;
         }
+        // Rule 4 for numbers and literals, and their grammar.
+        let mut scalars = b.scalar_start;
+        while scalars != 0 {
+            if !scalar_ok(w, b.j + scalars.trailing_zeros() as usize) {
+                return false;
+            }
+            scalars &= scalars - 1;
+        }
+        // Rules 4-6 at each bracket, and rule 6 for the separators before it.
+        let mut brackets = b.open | b.close;
+        let mut from = 0;
+        loop {
+            let upto = if brackets == 0 {
+                64
+            } else {
+                brackets.trailing_zeros() as usize
+            };
+            let seps = b.sep & below(upto) & !below(from);
+            if seps != 0 {
+                if top & OBJECT == 0 {
+                    // Separators at depth 0, or a `:` in an array.
+                    if depth == 0 || b.colon & seps != 0 {
+                        return false;
+                    }
+                } else {
+                    // SAFETY: as for `blocks.next` above.
+                    let odd = unsafe { K::prefix_xor(seps) } & seps;
+                    let colons = if top & ODD == 0 { odd } else { seps & !odd };
+                    if b.colon & seps != colons {
+                        return false;
+                    }
+                    let flip = (seps.count_ones() & 1) as u8;
+                    top = OBJECT | if (top & ODD) ^ flip == 1 { ODD } else { EVEN };
+                }
+            }
+            if brackets == 0 {
+                break;
+            }
+            brackets &= brackets - 1;
+            from = upto + 1;
+            let at = b.j + upto;
+            match w[at] {
+                c @ (b'{' | b'[') => {
+                    if depth == MAX_DEPTH {
+                        return false;
+                    }
+                    let ok = match (c, next_byte(w, at + 1)) {
+                        (b'{', n) => matches!(n, Some(b'"' | b'}')),
+                        (_, n) => !matches!(n, None | Some(b',' | b':' | b'}')),
+                    };
+                    if !ok {
+                        return false;
+                    }
+                    stack[depth] = top;
+                    depth += 1;
+                    top = if c == b'{' { OBJECT | NO_SEP } else { NO_SEP };
+                }
+                c => {
+                    let is_object = c == b'}';
+                    if depth == 0 || (top & OBJECT != 0) != is_object {
+                        return false;
+                    }
+                    // An object ends after a member's value, or is empty.
+                    if is_object
+                        && top & ODD == 0
+                        && (top & EVEN != 0 || prev_byte(w, at) != Some(b'{'))
+                    {
+                        return false;
+                    }
+                    if !ends_value(w, at + 1) {
+                        return false;
+                    }
+                    depth -= 1;
+                    top = stack[depth];
+                }
+            }
+        }
     }
-    state == DONE && !blocks.in_string()
+    first == 0 && depth == 0 && !blocks.in_string()
 }

@@ -1,13 +1,16 @@
 //! Validation without decoding: is a line one valid JSON text (RFC 8259), and if not, what is
 //! wrong and where.
 //!
-//! The line is indexed in 64-byte blocks ([`crate::simd`]); a pushdown automaton then walks
-//! the tokens the index finds (brackets, separators, string starts, scalar starts) and checks the
-//! grammar, while the masks check string contents (no control bytes) and the escapes are looked
-//! at one by one. Numbers and literals are checked by their grammar only, so a number of any
-//! magnitude is valid. UTF-8 is checked over the whole line (`simdutf8`). Two readings are
-//! stricter than RFC 8259, as the decoder is: nesting deeper than [`MAX_DEPTH`] levels and
-//! unpaired surrogate escapes (`"\ud800"`) are invalid.
+//! The line is indexed in 64-byte blocks ([`crate::simd`]). Two walks go over the blocks: the
+//! fast one ([`fast`]) checks the grammar a block at a time with bit arithmetic and only says
+//! whether the line is valid; the precise one, run only on lines the fast one rejects, is a
+//! state machine over the tokens (brackets, separators, string starts, scalar starts) that
+//! says what it expected where. The masks check string contents (no control bytes) and the
+//! one-letter escapes; `\u` escapes are looked at one by one. Numbers and literals are checked
+//! by their grammar only, so a number of any magnitude is valid. UTF-8 is checked over the
+//! whole line (`simdutf8`). Two readings are stricter than RFC 8259, as the decoder is:
+//! nesting deeper than [`MAX_DEPTH`] levels and unpaired surrogate escapes (`"\ud800"`) are
+//! invalid.
 
 use std::fmt;
 
@@ -146,8 +149,8 @@ impl Stack {
 }
 
 /// The line's 64-byte blocks, indexed, each checked for what its masks alone tell (control
-/// bytes inside strings, escapes) and reduced to its tokens: the bytes that start a bracket,
-/// a separator, a string or a number or literal. Shared by both walks.
+/// bytes inside strings, escapes) and reduced to the masks both walks need. Shared by both
+/// walks.
 pub(super) struct Blocks<'w> {
     w: &'w [u8],
     /// Offset of the next block.
@@ -158,6 +161,39 @@ pub(super) struct Blocks<'w> {
     /// Escapes are checked from here on (a `\u` escape checks the bytes after it).
     escapes_from: usize,
     pad: [u8; 64],
+}
+
+/// One block of a line, as the walks see it: bit `i` of each mask is byte `j + i`, and every
+/// mask but `gap` holds bytes of the line only (none past its end).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Block {
+    /// Offset of the block in the line.
+    pub(super) j: usize,
+    /// `{` and `[` outside strings.
+    pub(super) open: u64,
+    /// `}` and `]` outside strings.
+    pub(super) close: u64,
+    /// `:` and `,` outside strings.
+    pub(super) sep: u64,
+    /// `:` outside strings.
+    pub(super) colon: u64,
+    /// Quotes that open a string.
+    pub(super) open_quote: u64,
+    /// Quotes that close a string.
+    pub(super) close_quote: u64,
+    /// First bytes of numbers and literals (and of any other run of bytes outside strings
+    /// that is neither whitespace nor punctuation: the scalar check rejects those).
+    pub(super) scalar_start: u64,
+    /// Whitespace outside strings, and every byte past the end of the line.
+    pub(super) gap: u64,
+}
+
+impl Block {
+    /// The bytes that start a token: a bracket, a separator, a string, a number or literal.
+    #[inline(always)]
+    pub(super) fn tokens(&self) -> u64 {
+        self.open | self.close | self.sep | self.open_quote | self.scalar_start
+    }
 }
 
 impl<'w> Blocks<'w> {
@@ -173,14 +209,13 @@ impl<'w> Blocks<'w> {
         }
     }
 
-    /// The next block's offset and token mask (bit `i`: byte `offset + i` starts a token), or
-    /// `None` after the last block.
+    /// The next block, or `None` after the last one.
     ///
     /// # Safety
     ///
     /// The CPU supports K's level (the caller runs inside `dispatch!`).
     #[inline(always)]
-    pub(super) unsafe fn next<K: Kernel>(&mut self) -> Option<Result<(usize, u64), Invalid>> {
+    pub(super) unsafe fn next<K: Kernel>(&mut self) -> Option<Result<Block, Invalid>> {
         let (w, j) = (self.w, self.j);
         if j >= w.len() {
             return None;
@@ -188,7 +223,9 @@ impl<'w> Blocks<'w> {
         self.j += 64;
         let valid = below(w.len() - j);
         // SAFETY: passed on from the caller.
-        let ix = unsafe { Index::next::<K>(block_at(w, j, &mut self.pad), &mut self.carry) };
+        let bytes = block_at(w, j, &mut self.pad);
+        // SAFETY: passed on from the caller.
+        let ix = unsafe { Index::next::<K>(bytes, &mut self.carry) };
         let quote = ix.quote & valid;
         let open_quote = quote & ix.in_string;
         let body = ix.in_string & !open_quote & valid;
@@ -201,28 +238,43 @@ impl<'w> Blocks<'w> {
                 found: Some(w[at]),
             }));
         }
-        let mut esc = ix.escaped & body;
-        while esc != 0 {
-            let at = j + esc.trailing_zeros() as usize;
-            esc &= esc - 1;
-            // Escapes other than `\u` are one letter: a table says whether it is one of them
-            // (no backslash inside a `\u` escape's span is followed by one of those letters).
-            if SIMPLE_ESCAPE[w[at] as usize] {
-                continue;
-            }
-            if at >= self.escapes_from {
-                match escape(w, at) {
-                    Ok(next) => self.escapes_from = next,
-                    Err(e) => return Some(Err(e)),
+        let esc = ix.escaped & body;
+        if esc != 0 {
+            // One-letter escapes are checked by their mask; `\u` escapes (and bad ones) one
+            // by one. (No backslash inside a `\u` escape's span escapes one of those letters.)
+            // SAFETY: passed on from the caller.
+            let mut other = esc & !unsafe { K::escape_letters(bytes) };
+            while other != 0 {
+                let at = j + other.trailing_zeros() as usize;
+                other &= other - 1;
+                if at >= self.escapes_from {
+                    match escape(w, at) {
+                        Ok(next) => self.escapes_from = next,
+                        Err(e) => return Some(Err(e)),
+                    }
                 }
             }
         }
         let outside = !ix.in_string & !quote & valid;
-        let ops = (ix.raw.open | ix.raw.close | ix.raw.sep) & outside;
-        let scalar = outside & !ix.raw.ws & !ops;
+        let (open, close, sep) = (
+            ix.raw.open & outside,
+            ix.raw.close & outside,
+            ix.raw.sep & outside,
+        );
+        let scalar = outside & !ix.raw.ws & !(open | close | sep);
         let scalar_start = scalar & !(scalar << 1 | self.prev_scalar);
         self.prev_scalar = scalar >> 63;
-        Some(Ok((j, ops | open_quote | scalar_start)))
+        Some(Ok(Block {
+            j,
+            open,
+            close,
+            sep,
+            colon: ix.raw.colon & outside,
+            open_quote,
+            close_quote: quote & !ix.in_string,
+            scalar_start,
+            gap: (ix.raw.ws & !ix.in_string) | !valid,
+        }))
     }
 
     /// Whether a string is still open after the last byte. (The carry out of the last block
@@ -250,7 +302,8 @@ fn precise_k<K: Kernel>(w: &[u8]) -> Result<(), Invalid> {
     // SAFETY: `precise_k::<K>` runs only inside `dispatch!` (directly or through
     // `structure_k`), after K's features were detected.
     while let Some(block) = unsafe { blocks.next::<K>() } {
-        let (j, mut tokens) = block?;
+        let block = block?;
+        let (j, mut tokens) = (block.j, block.tokens());
         while tokens != 0 {
             let at = j + tokens.trailing_zeros() as usize;
             tokens &= tokens - 1;
@@ -402,18 +455,6 @@ fn number(w: &[u8], at: usize) -> Result<(), Invalid> {
         Err(bad(i))
     }
 }
-
-/// The letters of the one-letter escapes (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`).
-static SIMPLE_ESCAPE: [bool; 256] = {
-    let mut t = [false; 256];
-    let letters = *b"\"\\/bfnrt";
-    let mut i = 0;
-    while i < letters.len() {
-        t[letters[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
 
 /// Checks the escape whose letter is `w[at]` (the byte after a backslash), and returns the
 /// index of the first byte after it.

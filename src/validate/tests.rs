@@ -145,6 +145,51 @@ fn depth_limit() {
     }
 }
 
+/// The fast walk checks separators and what follows strings a block at a time: lines whose
+/// members, separators and whitespace runs fall on every side of a 64-byte boundary, with
+/// objects nested in objects and arrays, valid and broken by one change each.
+#[test]
+fn block_rules_across_boundaries() {
+    let shapes: &[(&str, bool)] = &[
+        (r#"{"k":{"a":1,"b":[1,{"c":"d"}]},"e":{}}"#, true),
+        (r#"{"k":[{"a":{}},{"b":[]}],"e":"f"}"#, true),
+        (r#"{"k":{"a":1,"b"},"e":2}"#, false),
+        (r#"{"k":{"a":1,{}},"e":2}"#, false),
+        (r#"{"k":{"a","b":1},"e":2}"#, false),
+        (r#"{"k":["a":1],"e":2}"#, false),
+        (r#"{"k":{"a":"b":1},"e":2}"#, false),
+        (r#"{"k":{"a":1},"e":2,"f"}"#, false),
+        (r#"{"k":{"a":1}:2}"#, false),
+        (r#"{"k":"a""b"}"#, false),
+        (r#"{"k":{"a":1}"e":2}"#, false),
+        (r#"{"k":1 "e":2}"#, false),
+        (r#"{"k":{},}"#, false),
+        (r#"{"k":{ }}"#, true),
+        (r#"{"k":{"x" }}"#, false),
+        (r#"{"k":[ ]}"#, true),
+        (r#"{"k":[,]}"#, false),
+        (r#"{"k":true:1}"#, false),
+        (r#""k":1"#, false),
+        (r#"[1],2"#, false),
+    ];
+    for (shape, ok) in shapes {
+        for pad in 0..70 {
+            for ws in ["", " ", "  \t "] {
+                // The padding moves every byte across a block boundary; the whitespace goes
+                // around every separator.
+                let spaced = shape
+                    .replace(':', &format!("{ws}:{ws}"))
+                    .replace(',', &format!("{ws},{ws}"));
+                let key = "x".repeat(pad);
+                let line = format!(r#"{{"{key}":{spaced}}}"#);
+                let got = check(line.as_bytes());
+                assert_eq!(got.is_ok(), *ok, "{line}: {got:?}");
+                assert_eq!(oracle(line.as_bytes()), *ok, "oracle {line}");
+            }
+        }
+    }
+}
+
 /// Tokens and bytes that make JSON interesting, to mutate valid lines with.
 fn noise() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
