@@ -433,18 +433,21 @@ impl Scanner {
             let start = pos;
             // Find the LF in chunks, releasing the pages behind each chunk: a giant line is
             // never resident as a whole. (Classification below refaults the few pages it needs.)
+            let known = self.one_pass(data, start, len);
             let mut at = start;
-            let term = loop {
-                let stop = len.min(at + SEARCH_CHUNK);
-                if let Some(i) = memchr(b'\n', &data[at..stop]) {
-                    break at + i;
+            let term = known.unwrap_or_else(|| {
+                loop {
+                    let stop = len.min(at + SEARCH_CHUNK);
+                    if let Some(i) = memchr(b'\n', &data[at..stop]) {
+                        break at + i;
+                    }
+                    if stop == len {
+                        break len;
+                    }
+                    at = stop;
+                    pager.release_before(at);
                 }
-                if stop == len {
-                    break len;
-                }
-                at = stop;
-                pager.release_before(at);
-            };
+            });
             let has_lf = term < len;
             pos = if has_lf { term + 1 } else { len };
             let end = content_end(data, start, term);
@@ -454,6 +457,7 @@ impl Scanner {
                 offset: start as u64,
                 len: bytes.len(),
                 has_lf,
+                known_valid: known.is_some(),
             };
             // A long line read again by the probe: release what it has gone past, in steps.
             let mut again = start;

@@ -11,7 +11,11 @@ use crate::probe::Outcome;
 use crate::report::{Dropped, Malformed, Report};
 use crate::scanner::Scanner;
 use crate::sink::{Category, Passed, Sink};
-use crate::validate::{Invalid, validate};
+use crate::validate::{self, Invalid};
+
+/// How far past a line's start the scan loops let [`validate::line`] look for its LF: a line up
+/// to this long is found and validated in one pass when every line is validated anyway.
+pub(crate) const ONE_PASS: usize = 64 << 10;
 
 /// Where a line is, as [`Scanner::settle`] needs it.
 pub(crate) struct At {
@@ -23,6 +27,9 @@ pub(crate) struct At {
     pub(crate) len: usize,
     /// Whether an LF ends the line (false only for the last line of the input).
     pub(crate) has_lf: bool,
+    /// Whether the scan loop has already found the line valid JSON ([`validate::line`]):
+    /// validating it is then skipped.
+    pub(crate) known_valid: bool,
 }
 
 /// The bytes of a line a scan loop hands to [`Scanner::settle`].
@@ -80,9 +87,20 @@ struct Lined<'b> {
     head: &'b [u8],
     /// For a head over the ceiling without LF: the caller's structural check.
     complete: Option<bool>,
+    /// See [`At::known_valid`].
+    known_valid: bool,
 }
 
 impl<'b> Lined<'b> {
+    /// Validates the (whole) line, unless the scan loop already did.
+    fn validate(&self, bytes: &[u8]) -> Result<(), Invalid> {
+        if self.known_valid {
+            Ok(())
+        } else {
+            validate::validate(bytes)
+        }
+    }
+
     /// The line as [`Sink::passed`] sees it.
     fn passed(&self, category: Category) -> Passed<'b> {
         Passed {
@@ -96,6 +114,19 @@ impl<'b> Lined<'b> {
 }
 
 impl Scanner {
+    /// For the scan loops, when every line within the ceiling is validated whatever it holds
+    /// (no rules, or `validate_all`): the LF that ends the line at `data[start..]` (searched
+    /// up to `limit`), if the pass that finds it also finds the line valid. Else (and for any
+    /// other scan) `None`: search the LF with memchr and let [`Scanner::settle`] validate.
+    #[inline]
+    pub(crate) fn one_pass(&self, data: &[u8], start: usize, limit: usize) -> Option<usize> {
+        let c = self.config();
+        if !(c.selector.is_empty() || c.validate_all) {
+            return None;
+        }
+        validate::line(&data[start..limit.min(start.saturating_add(ONE_PASS))]).map(|i| start + i)
+    }
+
     /// Puts one line (blank lines included) in its category: classifies it, validates it when
     /// it is retained and pushes it to the sink, validates it (`validate_all`, and the
     /// completeness check of a last line without LF), counts it in `report` and logs it.
@@ -127,6 +158,7 @@ impl Scanner {
                     whole: Some(b),
                     head: b,
                     complete: None,
+                    known_valid: at.known_valid,
                 },
                 is_blank(b),
             ),
@@ -143,6 +175,7 @@ impl Scanner {
                     whole: None,
                     head: &bytes[..bytes.len().min(at.len)],
                     complete,
+                    known_valid: false,
                 },
                 blank,
             ),
@@ -260,7 +293,7 @@ impl Scanner {
         let bytes = line
             .whole
             .expect("a retained line within the ceiling is whole");
-        if let Err(e) = validate(bytes) {
+        if let Err(e) = line.validate(bytes) {
             return Ok(Err(e.to_string()));
         }
         report.retained += 1;
@@ -274,7 +307,7 @@ impl Scanner {
         let asked = self.config().validate_all && line.len <= self.ceiling();
         match v {
             Verdict::Skip | Verdict::OversizeSkip | Verdict::OversizeUnclassified if asked => {
-                match validate(line.whole.expect("a line to validate is whole")) {
+                match line.validate(line.whole.expect("a line to validate is whole")) {
                     Ok(()) => (v, Some(true)),
                     Err(e) => (Verdict::Malformed(e.to_string()), Some(false)),
                 }
@@ -289,7 +322,7 @@ impl Scanner {
     fn is_complete(&mut self, line: &Lined<'_>, valid: Option<bool>, release: Release<'_>) -> bool {
         match (valid, line.whole) {
             (Some(v), _) => v,
-            (None, Some(bytes)) if line.len <= self.ceiling() => validate(bytes).is_ok(),
+            (None, Some(bytes)) if line.len <= self.ceiling() => line.validate(bytes).is_ok(),
             (None, Some(bytes)) => {
                 // Fed in pieces, so that the scanner can release what has been checked.
                 let mut check = Complete::new();

@@ -310,6 +310,7 @@ impl Streamer<'_> {
                 offset: l.offset,
                 len,
                 has_lf,
+                known_valid: false,
             };
             // SAFETY: an unnamed temporary file that only this process holds and that nobody
             // else can open: no one truncates or modifies it while it is mapped.
@@ -342,6 +343,7 @@ impl Streamer<'_> {
                 offset: l.offset,
                 len,
                 has_lf: has_lf || checked_here,
+                known_valid: false,
             };
             let body = Body::Head {
                 bytes: &l.head,
@@ -465,6 +467,7 @@ impl Cursor {
             offset: self.base + self.start as u64,
             len: end - self.start,
             has_lf,
+            known_valid: false,
         }
     }
 

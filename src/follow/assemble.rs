@@ -136,6 +136,7 @@ impl Follower {
             offset: long.offset,
             len,
             has_lf,
+            known_valid: false,
         };
         let complete = if !has_lf && !long.blank && len > ceiling {
             Some(self.structurally_complete(long.offset, len as u64)?)

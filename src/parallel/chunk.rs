@@ -46,20 +46,23 @@ pub(super) fn settle_lines<S: Sink>(
         lines += 1;
         let start = pos;
         let limit = span.lf_free_from.min(span.to);
+        let known = scanner.one_pass(data, start, limit);
         let mut at = start;
-        let term = loop {
-            if at >= limit {
-                // Past the cutter's search: the chunk's last byte ends this line.
-                break if span.ends_lf { span.to - 1 } else { span.to };
+        let term = known.unwrap_or_else(|| {
+            loop {
+                if at >= limit {
+                    // Past the cutter's search: the chunk's last byte ends this line.
+                    break if span.ends_lf { span.to - 1 } else { span.to };
+                }
+                let stop = limit.min(at + SEARCH_CHUNK);
+                if let Some(i) = memchr(b'\n', &data[at..stop]) {
+                    break at + i;
+                }
+                // Released at once (not at the watermark's step): several workers search at once.
+                pager.release_range(at, stop);
+                at = stop;
             }
-            let stop = limit.min(at + SEARCH_CHUNK);
-            if let Some(i) = memchr(b'\n', &data[at..stop]) {
-                break at + i;
-            }
-            // Released at once (not at the watermark's step): several workers search at once.
-            pager.release_range(at, stop);
-            at = stop;
-        };
+        });
         let has_lf = term < span.to;
         pos = if has_lf { term + 1 } else { span.to };
         let end = content_end(data, start, term);
@@ -69,6 +72,7 @@ pub(super) fn settle_lines<S: Sink>(
             offset: start as u64,
             len: bytes.len(),
             has_lf,
+            known_valid: known.is_some(),
         };
         // A long line read again by the probe: release what it has gone past, at every step
         // of the probe (several workers may be in long lines at once).

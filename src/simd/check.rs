@@ -4,7 +4,7 @@
 
 use super::scan::{Container, Found, Str, skip_container_at, string_end_at};
 use super::{Carry, Index, Kernel, Level, block_at, portable, scalar};
-use crate::validate::{precise_at, structure_at};
+use crate::validate::{line_at, precise_at, structure_at};
 
 /// Runs the SIMD primitives at every supported level over `data` (the whole of it, and from
 /// each of its first 64 offsets) and panics when a level disagrees with the scalar reference.
@@ -28,6 +28,25 @@ pub fn check_levels(data: &[u8]) {
                 structure_at(level, &data[from..]),
             );
             assert_eq!(got, want, "{level:?} from {from}");
+        }
+        // The one-pass line end and validation: the same at every level, and only ever the
+        // first LF before a line the validator passes.
+        let one = line_at(Level::Scalar, &data[from..]);
+        if let Some(lf) = one {
+            let line = &data[from..from + lf];
+            assert_eq!(memchr::memchr(b'\n', &data[from..]), Some(lf));
+            let content = line.strip_suffix(b"\r").unwrap_or(line);
+            assert!(
+                crate::validate::validate(content).is_ok(),
+                "one pass passed an invalid line"
+            );
+        }
+        for &level in &levels {
+            assert_eq!(
+                line_at(level, &data[from..]),
+                one,
+                "{level:?} one pass from {from}"
+            );
         }
         for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
             let line = &data[from..];

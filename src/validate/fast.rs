@@ -28,10 +28,18 @@ use super::{Blocks, MAX_DEPTH};
 use crate::simd::{Kernel, below};
 
 /// Whether `w[from..]`, after whitespace, ends or goes on with `,`, `}` or `]`: what may follow
-/// a value inside a container (or at the end of the line).
+/// a value inside a container (or at the end of the line). With `lf_ends`, an LF ends the line
+/// (see [`Blocks::until_lf`]); else it is whitespace.
 #[inline(always)]
-fn ends_value(w: &[u8], from: usize) -> bool {
-    matches!(next_byte(w, from), None | Some(b',' | b'}' | b']'))
+fn ends_value(w: &[u8], mut from: usize, lf_ends: bool) -> bool {
+    loop {
+        match w.get(from) {
+            Some(b' ' | b'\t' | b'\r') => from += 1,
+            Some(b'\n') if !lf_ends => from += 1,
+            None | Some(b'\n') => return true,
+            Some(&b) => return matches!(b, b',' | b'}' | b']'),
+        }
+    }
 }
 
 /// The first byte of `w[from..]` that is not JSON whitespace.
@@ -56,7 +64,7 @@ fn prev_byte(w: &[u8], to: usize) -> Option<u8> {
 /// Whether the number or literal at `w[at]` is valid and followed by what may follow a value
 /// (rule 4).
 #[inline(always)]
-fn scalar_ok(w: &[u8], at: usize) -> bool {
+fn scalar_ok(w: &[u8], at: usize, lf_ends: bool) -> bool {
     let rest = &w[at..];
     let len = match rest[0] {
         b'0'..=b'9' | b'-' => number_len(rest),
@@ -65,7 +73,7 @@ fn scalar_ok(w: &[u8], at: usize) -> bool {
         b'f' if rest.starts_with(b"false") => Some(5),
         _ => None,
     };
-    len.is_some_and(|n| ends_value(w, at + n))
+    len.is_some_and(|n| ends_value(w, at + n, lf_ends))
 }
 
 /// The length of the number at the start of `r`, if one starts there.
@@ -125,6 +133,13 @@ const OBJECT: u8 = 4;
 /// Whether `w` is one valid JSON value (but for UTF-8, checked elsewhere).
 #[inline(always)]
 pub(super) fn valid<K: Kernel>(w: &[u8]) -> bool {
+    walk::<K>(&mut Blocks::new(w))
+}
+
+/// [`valid`] over `blocks`.
+#[inline(always)]
+pub(super) fn walk<K: Kernel>(blocks: &mut Blocks<'_>) -> bool {
+    let (w, lf_ends) = (blocks.line(), blocks.lf_ends());
     // The containers the open ones are in, as `OBJECT | separators`; the innermost one is in
     // `top` (0 outside every container, at depth 0).
     let mut stack = [0u8; MAX_DEPTH];
@@ -132,9 +147,8 @@ pub(super) fn valid<K: Kernel>(w: &[u8]) -> bool {
     let mut top = 0u8;
     // Carries of rules 1-3 from block to block; `first` is set until the first token is seen.
     let (mut first, mut after_sep, mut after_quote) = (1u64, 0u64, 0u64);
-    let mut blocks = Blocks::new(w);
-    // SAFETY: `valid::<K>` runs only inside `dispatch!` (through `structure_k`), after K's
-    // features were detected.
+    // SAFETY: `walk::<K>` runs only inside `dispatch!` (through `structure_k` and `line_k`),
+    // after K's features were detected.
     while let Some(block) = unsafe { blocks.next::<K>() } {
         let Ok(b) = block else {
             return false;
@@ -157,7 +171,7 @@ pub(super) fn valid<K: Kernel>(w: &[u8]) -> bool {
         // Rule 4 for numbers and literals, and their grammar.
         let mut scalars = b.scalar_start;
         while scalars != 0 {
-            if !scalar_ok(w, b.j + scalars.trailing_zeros() as usize) {
+            if !scalar_ok(w, b.j + scalars.trailing_zeros() as usize, lf_ends) {
                 return false;
             }
             scalars &= scalars - 1;
@@ -223,7 +237,7 @@ pub(super) fn valid<K: Kernel>(w: &[u8]) -> bool {
                     {
                         return false;
                     }
-                    if !ends_value(w, at + 1) {
+                    if !ends_value(w, at + 1, lf_ends) {
                         return false;
                     }
                     depth -= 1;

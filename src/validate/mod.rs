@@ -75,6 +75,26 @@ dispatch! {
     pub(crate) fn precise / precise_at(line: &[u8]) -> Result<(), Invalid> = precise_k;
 }
 
+dispatch! {
+    /// Finds the end of the line that starts at `line_and_more[0]` (its first LF) and
+    /// validates the line in the same pass: `Some(lf)` when an LF is found at `lf` and the
+    /// line before it is valid JSON (grammar and UTF-8). `None` when `line_and_more` holds no
+    /// LF, or the line is not valid, or (rarely: a line that ends in a number or literal
+    /// followed by whitespace) the pass looked past the LF: search the LF and validate again.
+    pub(crate) fn line / line_at(line_and_more: &[u8]) -> Option<usize> = line_k;
+}
+
+#[inline(always)]
+fn line_k<K: Kernel>(w: &[u8]) -> Option<usize> {
+    let mut blocks = Blocks::until_lf(w);
+    if !fast::walk::<K>(&mut blocks) {
+        return None;
+    }
+    let lf = blocks.lf()?;
+    simdutf8::basic::from_utf8(&w[..lf]).ok()?;
+    Some(lf)
+}
+
 /// The fast walk says whether the line is valid; only an invalid line is walked again, by the
 /// precise walk, to say what is wrong and where.
 #[inline(always)]
@@ -160,6 +180,11 @@ pub(super) struct Blocks<'w> {
     prev_scalar: u64,
     /// Escapes are checked from here on (a `\u` escape checks the bytes after it).
     escapes_from: usize,
+    /// Whether the line ends at the first LF of `w` (see [`Blocks::until_lf`]).
+    until_lf: bool,
+    /// With `until_lf`, once the LF is found: its offset, and whether a string was open
+    /// before it.
+    lf: Option<(usize, bool)>,
     pad: [u8; 64],
 }
 
@@ -205,8 +230,35 @@ impl<'w> Blocks<'w> {
             carry: Carry::default(),
             prev_scalar: 0,
             escapes_from: 0,
+            until_lf: false,
+            lf: None,
             pad: [b' '; 64],
         }
+    }
+
+    /// The blocks of the line that starts at `w[0]` and ends before the first LF of `w`: the
+    /// bytes from the LF on count as past the end of the line.
+    #[inline(always)]
+    pub(super) fn until_lf(w: &'w [u8]) -> Blocks<'w> {
+        Blocks {
+            until_lf: true,
+            ..Blocks::new(w)
+        }
+    }
+
+    /// The bytes walked (with [`Blocks::until_lf`], the line and what follows it).
+    pub(super) fn line(&self) -> &'w [u8] {
+        self.w
+    }
+
+    /// Whether an LF ends the line ([`Blocks::until_lf`]).
+    pub(super) fn lf_ends(&self) -> bool {
+        self.until_lf
+    }
+
+    /// With [`Blocks::until_lf`], the offset of the LF, once the walk has reached it.
+    pub(super) fn lf(&self) -> Option<usize> {
+        self.lf.map(|(at, _)| at)
     }
 
     /// The next block, or `None` after the last one.
@@ -221,11 +273,23 @@ impl<'w> Blocks<'w> {
             return None;
         }
         self.j += 64;
-        let valid = below(w.len() - j);
-        // SAFETY: passed on from the caller.
+        let mut valid = below(w.len() - j);
         let bytes = block_at(w, j, &mut self.pad);
+        let in_string_before = self.carry.in_string != 0;
         // SAFETY: passed on from the caller.
         let ix = unsafe { Index::next::<K>(bytes, &mut self.carry) };
+        if self.until_lf && ix.raw.lf & valid != 0 {
+            // The line ends here: what follows the LF is past its end, and there is no next
+            // block.
+            let cut = (ix.raw.lf & valid).trailing_zeros() as usize;
+            valid = below(cut);
+            let open = match cut {
+                0 => in_string_before,
+                _ => ix.in_string >> (cut - 1) & 1 == 1,
+            };
+            self.lf = Some((j + cut, open));
+            self.j = w.len();
+        }
         let quote = ix.quote & valid;
         let open_quote = quote & ix.in_string;
         let body = ix.in_string & !open_quote & valid;
@@ -281,7 +345,10 @@ impl<'w> Blocks<'w> {
     /// counts the padding after the line, but a string open after the last byte is open at the
     /// end of the padding too.)
     pub(super) fn in_string(&self) -> bool {
-        self.carry.in_string != 0 && !self.w.is_empty()
+        match self.lf {
+            Some((_, open)) => open,
+            None => self.carry.in_string != 0 && !self.w.is_empty(),
+        }
     }
 }
 

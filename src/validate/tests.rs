@@ -290,4 +290,44 @@ proptest! {
         let got = check(&line);
         prop_assert_eq!(got.is_ok(), oracle(&line), "{:?}: {:?}", String::from_utf8_lossy(&line), got);
     }
+
+    /// The one-pass line end and validation agrees with an LF search and [`validate`], at every
+    /// level: what it passes is the line up to the first LF, valid without its CR; and it
+    /// passes every valid line.
+    #[test]
+    fn line_finds_the_lf_and_validates_in_one_pass(
+        parts in prop::collection::vec((json_value(), any::<bool>(), 0u8..4, noise()), 1..4),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let mut w = Vec::new();
+        for (v, cr, edit, bytes) in parts {
+            let mut line = serde_json::to_vec(&v).unwrap();
+            if edit == 0 {
+                let i = at.index(line.len() + 1);
+                line.splice(i..i, bytes);
+            }
+            w.extend_from_slice(&line);
+            if cr {
+                w.push(b'\r');
+            }
+            w.push(b'\n');
+        }
+        let got = line(&w);
+        for level in levels() {
+            prop_assert_eq!(line_at(level, &w), got, "{:?}", level);
+        }
+        let lf = w.iter().position(|&b| b == b'\n').unwrap();
+        let content = w[..lf].strip_suffix(b"\r").unwrap_or(&w[..lf]);
+        let valid = validate(content).is_ok();
+        match got {
+            Some(i) => {
+                prop_assert_eq!(i, lf);
+                prop_assert!(valid, "{:?}", String::from_utf8_lossy(content));
+                prop_assert!(validate(&w[..lf]).is_ok());
+            }
+            None => prop_assert!(!valid, "a valid line was not passed: {:?}", String::from_utf8_lossy(content)),
+        }
+        // Without an LF, never.
+        prop_assert_eq!(line(&w[..lf]), None);
+    }
 }
