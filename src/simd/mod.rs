@@ -93,6 +93,18 @@ pub(crate) trait Kernel {
         scalar::escape_letters(block)
     }
 
+    /// Asks the CPU to bring the cache line holding `p` into the cache (a hint: it reads
+    /// nothing and cannot fault, whatever `p` points to). A walk that does work for every block
+    /// keeps too few loads in flight to stream from memory at full speed on its own.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Kernel::raw`].
+    #[inline(always)]
+    unsafe fn prefetch(p: *const u8) {
+        let _ = p;
+    }
+
     /// The prefix XOR of `x`: bit `i` of the result is the XOR of bits `0..=i`.
     ///
     /// # Safety

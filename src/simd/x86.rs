@@ -38,6 +38,14 @@ const ESCAPE_HI: [i8; 16] = [0, 0, 1, 0, 0, 2, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0];
 /// The low nibbles: 2 (`"` `b` `r`), 4 (`t`), 6 (`f`), 0xc (`\\`), 0xe (`n`), 0xf (`/`).
 const ESCAPE_LO: [i8; 16] = [0, 0, 1 | 4 | 8, 0, 8, 0, 4, 0, 0, 0, 0, 0, 2, 0, 4, 1];
 
+/// [`Kernel::prefetch`] on x86_64 (SSE, baseline).
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    // SAFETY: a prefetch is a hint that reads no memory and never faults, whatever the
+    // address; SSE is baseline on x86_64.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+}
+
 impl Kernel for Avx2 {
     #[inline(always)]
     unsafe fn strings(block: &[u8; 64]) -> (u64, u64) {
@@ -124,6 +132,11 @@ impl Kernel for Avx2 {
     }
 
     #[inline(always)]
+    unsafe fn prefetch(p: *const u8) {
+        prefetch(p)
+    }
+
+    #[inline(always)]
     unsafe fn prefix_xor(x: u64) -> u64 {
         // SAFETY: the AVX2 level requires PCLMULQDQ (`Level::is_supported`).
         unsafe { clmul_prefix_xor(x) }
@@ -186,6 +199,11 @@ impl Kernel for Avx512 {
             let lo = _mm512_shuffle_epi8(lo_t, _mm512_and_si512(v, nib));
             _mm512_test_epi8_mask(hi, lo)
         }
+    }
+
+    #[inline(always)]
+    unsafe fn prefetch(p: *const u8) {
+        prefetch(p)
     }
 
     #[inline(always)]

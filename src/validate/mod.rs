@@ -16,6 +16,9 @@ use std::fmt;
 
 use crate::simd::{Carry, Index, Kernel, below, block_at, dispatch};
 
+/// How far ahead of the block it works on the validator asks for the bytes it will need.
+const PREFETCH: usize = 1024;
+
 /// Deepest nesting of arrays and objects a valid line may have.
 pub(crate) const MAX_DEPTH: usize = 1024;
 
@@ -273,6 +276,9 @@ impl<'w> Blocks<'w> {
             return None;
         }
         self.j += 64;
+        // SAFETY: passed on from the caller; the address is only a hint (`wrapping_add`: it
+        // may lie past the end of `w`).
+        unsafe { K::prefetch(w.as_ptr().wrapping_add(j + PREFETCH)) };
         let mut valid = below(w.len() - j);
         let bytes = block_at(w, j, &mut self.pad);
         let in_string_before = self.carry.in_string != 0;
