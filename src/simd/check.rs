@@ -4,7 +4,7 @@
 
 use super::scan::{Container, Found, Str, skip_container_at, string_end_at};
 use super::{Carry, Index, Kernel, Level, block_at, portable, scalar};
-use crate::validate::{line_at, precise_at, structure_at};
+use crate::validate::{check_at, line_at, precise_at};
 
 /// Runs the SIMD primitives at every supported level over `data` (the whole of it, and from
 /// each of its first 64 offsets) and panics when a level disagrees with the scalar reference.
@@ -18,14 +18,14 @@ pub fn check_levels(data: &[u8]) {
             index_all::<scalar::Scalar>(data, from),
             string_end_at(Level::Scalar, data, from, &mut Str::default()),
             skip_container_at(Level::Scalar, data, from, &mut Container::default()),
-            structure_at(Level::Scalar, &data[from..]),
+            check_at(Level::Scalar, &data[from..]),
         );
         for &level in &levels {
             let got = (
                 index_at(level, data, from),
                 string_end_at(level, data, from, &mut Str::default()),
                 skip_container_at(level, data, from, &mut Container::default()),
-                structure_at(level, &data[from..]),
+                check_at(level, &data[from..]),
             );
             assert_eq!(got, want, "{level:?} from {from}");
         }
@@ -51,8 +51,8 @@ pub fn check_levels(data: &[u8]) {
         for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
             let line = &data[from..];
             assert_eq!(
-                precise_at(level, line).is_ok(),
-                structure_at(level, line).is_ok(),
+                precise_at(level, line).is_ok() && std::str::from_utf8(line).is_ok(),
+                check_at(level, line).is_ok(),
                 "{level:?} from {from}: the fast and precise walks disagree"
             );
         }

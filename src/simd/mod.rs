@@ -25,6 +25,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 pub(crate) mod portable;
 pub(crate) mod scalar;
 #[cfg(target_arch = "x86_64")]
+mod utf8;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod x86;
 
 mod check;
@@ -59,6 +61,8 @@ pub(crate) struct Raw {
     pub(crate) ctrl: u64,
     /// LF
     pub(crate) lf: u64,
+    /// bytes of 0x80 and above (not ASCII)
+    pub(crate) high: u64,
 }
 
 /// A SIMD level's block classifier.
@@ -91,6 +95,23 @@ pub(crate) trait Kernel {
     #[inline(always)]
     unsafe fn escape_letters(block: &[u8; 64]) -> u64 {
         scalar::escape_letters(block)
+    }
+
+    /// Whether the level checks UTF-8 inside the validator's pass ([`Kernel::utf8_errors`]);
+    /// else the validator checks the whole line with `simdutf8` after its walk.
+    const UTF8: bool = false;
+
+    /// Whether `block`, after the block `prev` (zeros before the first block), holds a UTF-8
+    /// error; a sequence that starts in the last three bytes of `block` and would go on past
+    /// it is left to the next block's check. Only called when [`Kernel::UTF8`] is set.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Kernel::raw`].
+    #[inline(always)]
+    unsafe fn utf8_errors(prev: &[u8; 64], block: &[u8; 64]) -> bool {
+        let _ = (prev, block);
+        unreachable!("a level without UTF8 is never asked")
     }
 
     /// Asks the CPU to bring the cache line holding `p` into the cache (a hint: it reads

@@ -30,6 +30,7 @@ impl Kernel for Portable {
             r.ws |= m(eq(b' ') | eq(b'\t') | eq(b'\r') | lf);
             r.ctrl |= m(v.min(u8x16::splat(0x1f)).cmp_eq(v));
             r.lf |= m(lf);
+            r.high |= m(v);
         }
         r
     }

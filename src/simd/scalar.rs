@@ -32,6 +32,7 @@ pub(crate) fn raw(block: &[u8; 64]) -> Raw {
         set(&mut r.ws, matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
         set(&mut r.ctrl, b < 0x20);
         set(&mut r.lf, b == b'\n');
+        set(&mut r.high, b >= 0x80);
     }
     r
 }

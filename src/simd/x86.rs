@@ -107,6 +107,7 @@ impl Kernel for Avx2 {
                 let low = _mm256_min_epu8(v, _mm256_set1_epi8(0x1f));
                 r.ctrl |= bits!(_mm256_cmpeq_epi8(low, v));
                 r.lf |= bits!(lf);
+                r.high |= bits!(v);
             }
             r
         }
@@ -129,6 +130,14 @@ impl Kernel for Avx2 {
             };
             hits(_mm256_loadu_si256(p.cast())) | hits(_mm256_loadu_si256(p.add(32).cast())) << 32
         }
+    }
+
+    const UTF8: bool = true;
+
+    #[inline(always)]
+    unsafe fn utf8_errors(prev: &[u8; 64], block: &[u8; 64]) -> bool {
+        // SAFETY: the caller guarantees AVX2.
+        unsafe { super::utf8::errors_avx2(prev, block) }
     }
 
     #[inline(always)]
@@ -182,6 +191,7 @@ impl Kernel for Avx512 {
                 ws: eq!(v, b' ') | eq!(v, b'\t') | eq!(v, b'\r') | lf,
                 ctrl: _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0x1f)),
                 lf,
+                high: _mm512_movepi8_mask(v),
             }
         }
     }
@@ -199,6 +209,14 @@ impl Kernel for Avx512 {
             let lo = _mm512_shuffle_epi8(lo_t, _mm512_and_si512(v, nib));
             _mm512_test_epi8_mask(hi, lo)
         }
+    }
+
+    const UTF8: bool = true;
+
+    #[inline(always)]
+    unsafe fn utf8_errors(prev: &[u8; 64], block: &[u8; 64]) -> bool {
+        // SAFETY: the caller guarantees AVX-512 F and BW.
+        unsafe { super::utf8::errors_avx512(prev, block) }
     }
 
     #[inline(always)]

@@ -130,10 +130,11 @@ const EVEN: u8 = 2;
 /// Set in a stack entry for an object.
 const OBJECT: u8 = 4;
 
-/// Whether `w` is one valid JSON value (but for UTF-8, checked elsewhere).
+/// Whether `w` is one valid JSON value (its UTF-8 too on the levels that check it block by
+/// block, [`Kernel::UTF8`]; else checked elsewhere).
 #[inline(always)]
 pub(super) fn valid<K: Kernel>(w: &[u8]) -> bool {
-    walk::<K>(&mut Blocks::new(w))
+    walk::<K>(&mut Blocks::new(w).checking_utf8(K::UTF8))
 }
 
 /// [`valid`] over `blocks`.
@@ -246,5 +247,5 @@ pub(super) fn walk<K: Kernel>(blocks: &mut Blocks<'_>) -> bool {
             }
         }
     }
-    first == 0 && depth == 0 && !blocks.in_string()
+    first == 0 && depth == 0 && !blocks.in_string() && blocks.utf8_ends_whole()
 }

@@ -48,32 +48,48 @@ impl fmt::Display for Invalid {
 
 const END: &str = "unexpected end of line";
 
-/// Checks that `line` holds exactly one JSON value (surrounded by optional whitespace).
+/// Checks that `line` holds exactly one JSON value (surrounded by optional whitespace) in
+/// valid UTF-8.
 pub(crate) fn validate(line: &[u8]) -> Result<(), Invalid> {
-    structure(line)?;
-    if let Err(e) = simdutf8::basic::from_utf8(line) {
-        let _ = e;
-        let at = match std::str::from_utf8(line) {
-            Err(e) => e.valid_up_to(),
-            Ok(_) => 0,
-        };
-        return Err(Invalid {
-            at,
-            what: "invalid UTF-8",
-            found: line.get(at).copied(),
-        });
+    check(line)
+}
+
+dispatch! {
+    /// [`validate`] at a given level (for the tests and the fuzz target).
+    pub(crate) fn check / check_at(line: &[u8]) -> Result<(), Invalid> = check_k;
+}
+
+/// The UTF-8 error of `w`, if it has one: where the first invalid sequence starts.
+fn utf8_error(w: &[u8]) -> Option<Invalid> {
+    let at = std::str::from_utf8(w).err()?.valid_up_to();
+    Some(Invalid {
+        at,
+        what: "invalid UTF-8",
+        found: w.get(at).copied(),
+    })
+}
+
+/// The fast walk says whether the line is valid (its UTF-8 too, on the levels that check it
+/// in the same pass); only an invalid line is walked again, by the precise walk, to say what
+/// is wrong and where. A grammar error comes before a UTF-8 error.
+#[inline(always)]
+fn check_k<K: Kernel>(w: &[u8]) -> Result<(), Invalid> {
+    if fast::valid::<K>(w) && (K::UTF8 || simdutf8::basic::from_utf8(w).is_ok()) {
+        return Ok(());
     }
-    Ok(())
+    precise_k::<K>(w)?;
+    // The walks are tested to agree; should they not, the line is still not passed off as
+    // valid.
+    Err(utf8_error(w).unwrap_or(Invalid {
+        at: 0,
+        what: "invalid JSON",
+        found: w.first().copied(),
+    }))
 }
 
 dispatch! {
-    /// The grammar part of [`validate`]: everything but UTF-8.
-    pub(crate) fn structure / structure_at(line: &[u8]) -> Result<(), Invalid> = structure_k;
-}
-
-dispatch! {
-    /// [`structure`] by the precise walk alone (for the tests and the fuzz target: it must
-    /// agree with the fast one). Only the `_at` form is called.
+    /// The grammar by the precise walk alone, UTF-8 aside (for the tests and the fuzz target:
+    /// with a UTF-8 check it must agree with [`check`]). Only the `_at` form is called.
     #[allow(dead_code)]
     pub(crate) fn precise / precise_at(line: &[u8]) -> Result<(), Invalid> = precise_k;
 }
@@ -89,32 +105,15 @@ dispatch! {
 
 #[inline(always)]
 fn line_k<K: Kernel>(w: &[u8]) -> Option<usize> {
-    let mut blocks = Blocks::until_lf(w);
+    let mut blocks = Blocks::until_lf(w).checking_utf8(K::UTF8);
     if !fast::walk::<K>(&mut blocks) {
         return None;
     }
     let lf = blocks.lf()?;
-    simdutf8::basic::from_utf8(&w[..lf]).ok()?;
+    if !K::UTF8 {
+        simdutf8::basic::from_utf8(&w[..lf]).ok()?;
+    }
     Some(lf)
-}
-
-/// The fast walk says whether the line is valid; only an invalid line is walked again, by the
-/// precise walk, to say what is wrong and where.
-#[inline(always)]
-fn structure_k<K: Kernel>(w: &[u8]) -> Result<(), Invalid> {
-    if fast::valid::<K>(w) {
-        return Ok(());
-    }
-    match precise_k::<K>(w) {
-        Err(e) => Err(e),
-        // The walks are tested to agree; should they not, the line is still not passed off
-        // as valid.
-        Ok(()) => Err(Invalid {
-            at: 0,
-            what: "invalid JSON",
-            found: w.first().copied(),
-        }),
-    }
 }
 
 /// What the state machine expects next.
@@ -188,6 +187,10 @@ pub(super) struct Blocks<'w> {
     /// With `until_lf`, once the LF is found: its offset, and whether a string was open
     /// before it.
     lf: Option<(usize, bool)>,
+    /// Whether UTF-8 is checked block by block ([`Kernel::utf8_errors`]).
+    utf8: bool,
+    /// The bytes over 0x7f of the previous block.
+    prev_high: u64,
     pad: [u8; 64],
 }
 
@@ -235,6 +238,8 @@ impl<'w> Blocks<'w> {
             escapes_from: 0,
             until_lf: false,
             lf: None,
+            utf8: false,
+            prev_high: 0,
             pad: [b' '; 64],
         }
     }
@@ -247,6 +252,29 @@ impl<'w> Blocks<'w> {
             until_lf: true,
             ..Blocks::new(w)
         }
+    }
+
+    /// These blocks with UTF-8 checked block by block (an error ends them with "invalid
+    /// UTF-8", with no place: the caller finds it), when `yes`.
+    #[inline(always)]
+    pub(super) fn checking_utf8(self, yes: bool) -> Blocks<'w> {
+        Blocks { utf8: yes, ..self }
+    }
+
+    /// With UTF-8 checked: whether the end of the line does not cut a sequence that the block
+    /// checks could not see cut (a last block that is full: a shorter one is padded with
+    /// spaces, and a line that ends at an LF has the LF after it).
+    pub(super) fn utf8_ends_whole(&self) -> bool {
+        let w = self.w;
+        if !self.utf8
+            || self.lf.is_some()
+            || !w.len().is_multiple_of(64)
+            || self.prev_high >> 61 == 0
+        {
+            return true;
+        }
+        let back = |k: usize| w.len().checked_sub(k).map_or(0, |i| w[i]);
+        !(back(1) >= 0xc0 || back(2) >= 0xe0 || back(3) >= 0xf0)
     }
 
     /// The bytes walked (with [`Blocks::until_lf`], the line and what follows it).
@@ -295,6 +323,35 @@ impl<'w> Blocks<'w> {
             };
             self.lf = Some((j + cut, open));
             self.j = w.len();
+        }
+        if self.utf8 {
+            let high = ix.raw.high & valid;
+            // A block of ASCII after one that ends in ASCII needs no check.
+            if high != 0 || self.prev_high >> 61 != 0 {
+                let prev: &[u8; 64] = match j.checked_sub(64) {
+                    // Every block but the last is whole.
+                    Some(p) => w[p..j].try_into().expect("64 bytes"),
+                    None => &[0; 64],
+                };
+                // The block that holds the LF is checked up to it (spaces after).
+                let mut cut = [b' '; 64];
+                let bytes = match self.lf {
+                    Some((lf, _)) => {
+                        cut[..lf - j].copy_from_slice(&bytes[..lf - j]);
+                        &cut
+                    }
+                    None => bytes,
+                };
+                // SAFETY: passed on from the caller.
+                if unsafe { K::utf8_errors(prev, bytes) } {
+                    return Some(Err(Invalid {
+                        at: j,
+                        what: "invalid UTF-8",
+                        found: None,
+                    }));
+                }
+            }
+            self.prev_high = high;
         }
         let quote = ix.quote & valid;
         let open_quote = quote & ix.in_string;

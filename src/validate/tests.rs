@@ -22,25 +22,21 @@ fn levels() -> Vec<Level> {
 fn check(line: &[u8]) -> Result<(), Invalid> {
     let got = validate(line);
     for level in levels() {
-        let at_level = structure_at(level, line);
-        // The fast walk and the precise walk agree (`structure` runs the precise one only on
-        // what the fast one rejects).
+        let at_level = check_at(level, line);
+        // The fast walk and the precise walk agree (`check` runs the precise one only on what
+        // the fast one rejects).
         assert_eq!(
-            precise_at(level, line).is_ok(),
+            precise_at(level, line).is_ok() && std::str::from_utf8(line).is_ok(),
             at_level.is_ok(),
             "{level:?}: the walks disagree on {:?}",
             String::from_utf8_lossy(line)
         );
-        match (&got, &at_level) {
-            (Ok(()), Ok(())) => {}
-            (Err(a), Err(b)) if a == b => {}
-            // UTF-8 is checked after the grammar.
-            (Err(a), Ok(())) if a.what == "invalid UTF-8" => {}
-            _ => panic!(
-                "{level:?} disagrees on {:?}: {got:?} vs {at_level:?}",
-                String::from_utf8_lossy(line)
-            ),
-        }
+        assert_eq!(
+            at_level,
+            got,
+            "{level:?} disagrees on {:?}",
+            String::from_utf8_lossy(line)
+        );
     }
     got
 }
@@ -136,12 +132,12 @@ fn messages_say_what_and_where() {
 fn depth_limit() {
     for level in levels() {
         let ok = format!("{}{}", "[".repeat(1024), "]".repeat(1024));
-        assert_eq!(structure_at(level, ok.as_bytes()), Ok(()), "{level:?}");
+        assert_eq!(check_at(level, ok.as_bytes()), Ok(()), "{level:?}");
         let deep = format!("{}{}", "[".repeat(1025), "]".repeat(1025));
-        let e = structure_at(level, deep.as_bytes()).unwrap_err();
+        let e = check_at(level, deep.as_bytes()).unwrap_err();
         assert_eq!((e.at, e.what), (1024, "nested deeper than 1024 levels"));
         let deep = "{\"a\":".repeat(2000);
-        assert!(structure_at(level, deep.as_bytes()).is_err());
+        assert!(check_at(level, deep.as_bytes()).is_err());
     }
 }
 
@@ -329,5 +325,46 @@ proptest! {
         }
         // Without an LF, never.
         prop_assert_eq!(line(&w[..lf]), None);
+    }
+
+    /// UTF-8 in strings that cross block boundaries anywhere: valid characters of one to four
+    /// bytes among stray continuations, overlongs, surrogates, too-large and cut sequences.
+    #[test]
+    fn utf8_across_blocks_agrees_with_std(
+        pad in 0usize..130,
+        soup in prop::collection::vec(prop_oneof![
+            6 => any::<char>().prop_map(|c| c.to_string().into_bytes()),
+            2 => Just(b"a".to_vec()),
+            1 => prop::sample::select(vec![
+                &b"\x80"[..], b"\xbf", b"\xc0\xaf", b"\xc1\xbf", b"\xc2", b"\xe0\x80\x80",
+                b"\xe0\xa0", b"\xed\xa0\x80", b"\xed\x9f\xbf", b"\xef\xbf\xbf",
+                b"\xf0\x8f\xbf\xbf", b"\xf0\x90\x80\x80", b"\xf4\x8f\xbf\xbf",
+                b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xff", b"\xe2\x82",
+            ]).prop_map(|b| b.to_vec()),
+        ], 0..40),
+        tail in 0usize..70,
+    ) {
+        let mut line = b"[\"".to_vec();
+        line.extend(std::iter::repeat_n(b'x', pad));
+        for piece in soup {
+            // No quote, backslash or control byte: the string stays one string.
+            if !piece.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+                line.extend_from_slice(&piece);
+            }
+        }
+        line.extend(std::iter::repeat_n(b'y', tail));
+        line.extend_from_slice(b"\"]");
+        let got = check(&line);
+        prop_assert_eq!(got.is_ok(), std::str::from_utf8(&line).is_ok(), "{:?}", got);
+        prop_assert_eq!(got.is_ok(), oracle(&line));
+        if let Err(e) = got {
+            prop_assert_eq!(e.what, "invalid UTF-8");
+            prop_assert_eq!(e.at, std::str::from_utf8(&line).unwrap_err().valid_up_to());
+        }
+        let mut more = line.clone();
+        more.extend_from_slice(b"\n\xff\xc3\n");
+        for level in levels() {
+            prop_assert_eq!(line_at(level, &more), got.is_ok().then_some(line.len()), "{:?}", level);
+        }
     }
 }
