@@ -18,7 +18,8 @@
 //! Above the kernels sit pure primitives, generic over the kernel and compiled once per level
 //! (the [`dispatch!`] macro): [`string_end`], [`skip_container`] and the validator of
 //! [`crate::validate`]. They take bytes and a carried state and return positions; they never
-//! release pages or call back.
+//! release pages or call back. The x86_64 levels also check UTF-8 a block at a time (`utf8`,
+//! for the validator) and give a prefetch hint.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
