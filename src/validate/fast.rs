@@ -15,7 +15,8 @@
 //!    arrays hold no `:`; an object's own separators alternate `:`, `,`, `:`, ... and the
 //!    object ends after a `:` (or is empty);
 //! 7. strings close, hold no control bytes and only valid escapes (checked by [`Blocks`]);
-//!    numbers and literals follow their grammar.
+//!    numbers and literals follow their grammar; on the levels that check UTF-8 in the same
+//!    pass ([`Kernel::UTF8`]), the bytes are UTF-8 (checked by [`Blocks`] too).
 //!
 //! Rules 1-3 hold for a whole block at once: `next` of a set of bytes is where an addition
 //! carries each of them across the whitespace after it (the carry out goes to the next block).
