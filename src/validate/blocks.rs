@@ -172,10 +172,12 @@ impl<'w> Blocks<'w> {
                     None => &[0; 64],
                 };
                 // The block that holds the LF is checked up to it (spaces after).
-                let mut cut = [b' '; 64];
+                let cut;
                 let bytes = match self.lf {
                     Some((lf, _)) => {
-                        cut[..lf - j].copy_from_slice(&bytes[..lf - j]);
+                        let mut spaced = [b' '; 64];
+                        spaced[..lf - j].copy_from_slice(&bytes[..lf - j]);
+                        cut = spaced;
                         &cut
                     }
                     None => bytes,

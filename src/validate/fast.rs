@@ -29,27 +29,25 @@ use super::{Blocks, MAX_DEPTH};
 use crate::simd::{Kernel, below};
 
 /// Whether `w[from..]`, after whitespace, ends or goes on with `,`, `}` or `]`: what may follow
-/// a value inside a container (or at the end of the line). With `lf_ends`, an LF ends the line
-/// (see [`Blocks::until_lf`]); else it is whitespace.
+/// a value inside a container (or at the end of the line).
 #[inline(always)]
-fn ends_value(w: &[u8], mut from: usize, lf_ends: bool) -> bool {
-    loop {
-        match w.get(from) {
-            Some(b' ' | b'\t' | b'\r') => from += 1,
-            Some(b'\n') if !lf_ends => from += 1,
-            None | Some(b'\n') => return true,
-            Some(&b) => return matches!(b, b',' | b'}' | b']'),
-        }
-    }
+fn ends_value(w: &[u8], from: usize, lf_ends: bool) -> bool {
+    matches!(next_byte(w, from, lf_ends), None | Some(b',' | b'}' | b']'))
 }
 
-/// The first byte of `w[from..]` that is not JSON whitespace.
+/// The first byte of `w[from..]` that is not JSON whitespace, or `None` at the end of the
+/// line. With `lf_ends`, an LF ends the line (see [`Blocks::until_lf`]); else it is
+/// whitespace.
 #[inline(always)]
-fn next_byte(w: &[u8], from: usize) -> Option<u8> {
-    w.get(from..)?
-        .iter()
-        .copied()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+fn next_byte(w: &[u8], mut from: usize, lf_ends: bool) -> Option<u8> {
+    loop {
+        match *w.get(from)? {
+            b' ' | b'\t' | b'\r' => from += 1,
+            b'\n' if !lf_ends => from += 1,
+            b'\n' => return None,
+            b => return Some(b),
+        }
+    }
 }
 
 /// The last byte of `w[..to]` that is not JSON whitespace.
@@ -216,7 +214,7 @@ pub(super) fn walk<K: Kernel>(blocks: &mut Blocks<'_>) -> bool {
                     if depth == MAX_DEPTH {
                         return false;
                     }
-                    let ok = match (c, next_byte(w, at + 1)) {
+                    let ok = match (c, next_byte(w, at + 1, lf_ends)) {
                         (b'{', n) => matches!(n, Some(b'"' | b'}')),
                         (_, n) => !matches!(n, None | Some(b',' | b':' | b'}')),
                     };
