@@ -104,9 +104,18 @@ pub(super) unsafe fn errors_avx512(prev: &[u8; 64], block: &[u8; 64]) -> bool {
     unsafe {
         let input = _mm512_loadu_si512(block.as_ptr().cast());
         let before = _mm512_loadu_si512(prev.as_ptr().cast());
-        let table = |t: &[u8; 16]| _mm512_broadcast_i32x4(_mm_loadu_si128(t.as_ptr().cast()));
+        // Macros, not closures (see `errors_avx2`).
+        macro_rules! table {
+            ($t:expr) => {
+                _mm512_broadcast_i32x4(_mm_loadu_si128($t.as_ptr().cast()))
+            };
+        }
         let nib = _mm512_set1_epi8(0x0f);
-        let high = |v: __m512i| _mm512_and_si512(_mm512_srli_epi16::<4>(v), nib);
+        macro_rules! high {
+            ($v:expr) => {
+                _mm512_and_si512(_mm512_srli_epi16::<4>($v), nib)
+            };
+        }
         // Lane i of `shifted` is lane i - 1 of `input` (lane 0: the last lane of `before`), so
         // that a byte-wise align within lanes gives the bytes 1, 2 and 3 places back.
         let shifted = _mm512_alignr_epi64::<6>(input, before);
@@ -115,10 +124,10 @@ pub(super) unsafe fn errors_avx512(prev: &[u8; 64], block: &[u8; 64]) -> bool {
         let prev3 = _mm512_alignr_epi8::<13>(input, shifted);
         let special = _mm512_and_si512(
             _mm512_and_si512(
-                _mm512_shuffle_epi8(table(&BYTE_1_HIGH), high(prev1)),
-                _mm512_shuffle_epi8(table(&BYTE_1_LOW), _mm512_and_si512(prev1, nib)),
+                _mm512_shuffle_epi8(table!(BYTE_1_HIGH), high!(prev1)),
+                _mm512_shuffle_epi8(table!(BYTE_1_LOW), _mm512_and_si512(prev1, nib)),
             ),
-            _mm512_shuffle_epi8(table(&BYTE_2_HIGH), high(input)),
+            _mm512_shuffle_epi8(table!(BYTE_2_HIGH), high!(input)),
         );
         let third = _mm512_subs_epu8(prev2, _mm512_set1_epi8((0xe0u8 - 0x80) as i8));
         let fourth = _mm512_subs_epu8(prev3, _mm512_set1_epi8((0xf0u8 - 0x80) as i8));
@@ -142,38 +151,51 @@ pub(super) unsafe fn errors_avx512(prev: &[u8; 64], block: &[u8; 64]) -> bool {
 pub(super) unsafe fn errors_avx2(prev: &[u8; 64], block: &[u8; 64]) -> bool {
     // SAFETY: the caller guarantees AVX2; the loads read 32 bytes at offset 32 of `prev`, at
     // offsets 0 and 32 of `block`, and the 16 bytes of each table.
+    // Macros, not closures: a closure is not compiled with the caller's target features, so
+    // the intrinsics in it would not be inlined (each would be a call).
     unsafe {
-        let table = |t: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
-        let (t1h, t1l, t2h) = (table(&BYTE_1_HIGH), table(&BYTE_1_LOW), table(&BYTE_2_HIGH));
+        macro_rules! table {
+            ($t:expr) => {
+                _mm256_broadcastsi128_si256(_mm_loadu_si128($t.as_ptr().cast()))
+            };
+        }
+        let (t1h, t1l, t2h) = (table!(BYTE_1_HIGH), table!(BYTE_1_LOW), table!(BYTE_2_HIGH));
         let nib = _mm256_set1_epi8(0x0f);
-        let high = |v: __m256i| _mm256_and_si256(_mm256_srli_epi16::<4>(v), nib);
-        let half = |input: __m256i, before: __m256i| {
-            // The high lane of `before` and the low lane of `input`: lane-wise aligns then
-            // reach back across the lane boundary.
-            let shifted = _mm256_permute2x128_si256::<0x21>(before, input);
-            let prev1 = _mm256_alignr_epi8::<15>(input, shifted);
-            let prev2 = _mm256_alignr_epi8::<14>(input, shifted);
-            let prev3 = _mm256_alignr_epi8::<13>(input, shifted);
-            let special = _mm256_and_si256(
-                _mm256_and_si256(
-                    _mm256_shuffle_epi8(t1h, high(prev1)),
-                    _mm256_shuffle_epi8(t1l, _mm256_and_si256(prev1, nib)),
-                ),
-                _mm256_shuffle_epi8(t2h, high(input)),
-            );
-            let third = _mm256_subs_epu8(prev2, _mm256_set1_epi8((0xe0u8 - 0x80) as i8));
-            let fourth = _mm256_subs_epu8(prev3, _mm256_set1_epi8((0xf0u8 - 0x80) as i8));
-            let must_continue = _mm256_and_si256(
-                _mm256_or_si256(third, fourth),
-                _mm256_set1_epi8(0x80u8 as i8),
-            );
-            _mm256_xor_si256(must_continue, special)
-        };
+        macro_rules! high {
+            ($v:expr) => {
+                _mm256_and_si256(_mm256_srli_epi16::<4>($v), nib)
+            };
+        }
+        macro_rules! half {
+            ($input:expr, $before:expr) => {{
+                let (input, before) = ($input, $before);
+                // The high lane of `before` and the low lane of `input`: lane-wise aligns then
+                // reach back across the lane boundary.
+                let shifted = _mm256_permute2x128_si256::<0x21>(before, input);
+                let prev1 = _mm256_alignr_epi8::<15>(input, shifted);
+                let prev2 = _mm256_alignr_epi8::<14>(input, shifted);
+                let prev3 = _mm256_alignr_epi8::<13>(input, shifted);
+                let special = _mm256_and_si256(
+                    _mm256_and_si256(
+                        _mm256_shuffle_epi8(t1h, high!(prev1)),
+                        _mm256_shuffle_epi8(t1l, _mm256_and_si256(prev1, nib)),
+                    ),
+                    _mm256_shuffle_epi8(t2h, high!(input)),
+                );
+                let third = _mm256_subs_epu8(prev2, _mm256_set1_epi8((0xe0u8 - 0x80) as i8));
+                let fourth = _mm256_subs_epu8(prev3, _mm256_set1_epi8((0xf0u8 - 0x80) as i8));
+                let must_continue = _mm256_and_si256(
+                    _mm256_or_si256(third, fourth),
+                    _mm256_set1_epi8(0x80u8 as i8),
+                );
+                _mm256_xor_si256(must_continue, special)
+            }};
+        }
         let p = block.as_ptr();
         let lo = _mm256_loadu_si256(p.cast());
         let hi = _mm256_loadu_si256(p.add(32).cast());
         let before = _mm256_loadu_si256(prev.as_ptr().add(32).cast());
-        let err = _mm256_or_si256(half(lo, before), half(hi, lo));
+        let err = _mm256_or_si256(half!(lo, before), half!(hi, lo));
         _mm256_testz_si256(err, err) == 0
     }
 }

@@ -57,13 +57,17 @@ impl Kernel for Avx2 {
                 _mm256_loadu_si256(p.add(32).cast()),
             );
             let (q, b) = (_mm256_set1_epi8(b'"' as i8), _mm256_set1_epi8(b'\\' as i8));
-            let bits = |l: __m256i, h: __m256i| {
-                (_mm256_movemask_epi8(l) as u32 as u64)
-                    | ((_mm256_movemask_epi8(h) as u32 as u64) << 32)
-            };
+            // Macros, not closures: a closure is not compiled with the caller's target
+            // features, so the intrinsics in it would not be inlined (each would be a call).
+            macro_rules! bits {
+                ($l:expr, $h:expr) => {
+                    (_mm256_movemask_epi8($l) as u32 as u64)
+                        | ((_mm256_movemask_epi8($h) as u32 as u64) << 32)
+                };
+            }
             (
-                bits(_mm256_cmpeq_epi8(lo, q), _mm256_cmpeq_epi8(hi, q)),
-                bits(_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b)),
+                bits!(_mm256_cmpeq_epi8(lo, q), _mm256_cmpeq_epi8(hi, q)),
+                bits!(_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b)),
             )
         }
     }
@@ -122,13 +126,18 @@ impl Kernel for Avx2 {
             let hi_t = _mm256_broadcastsi128_si256(_mm_loadu_si128(ESCAPE_HI.as_ptr().cast()));
             let lo_t = _mm256_broadcastsi128_si256(_mm_loadu_si128(ESCAPE_LO.as_ptr().cast()));
             let nib = _mm256_set1_epi8(0x0f);
-            let hits = |v: __m256i| {
-                let hi = _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
-                let lo = _mm256_shuffle_epi8(lo_t, _mm256_and_si256(v, nib));
-                let none = _mm256_cmpeq_epi8(_mm256_and_si256(hi, lo), _mm256_setzero_si256());
-                !(_mm256_movemask_epi8(none) as u32) as u64
-            };
-            hits(_mm256_loadu_si256(p.cast())) | hits(_mm256_loadu_si256(p.add(32).cast())) << 32
+            // A macro, not a closure (see `strings`).
+            macro_rules! hits {
+                ($v:expr) => {{
+                    let v = $v;
+                    let hi =
+                        _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
+                    let lo = _mm256_shuffle_epi8(lo_t, _mm256_and_si256(v, nib));
+                    let none = _mm256_cmpeq_epi8(_mm256_and_si256(hi, lo), _mm256_setzero_si256());
+                    !(_mm256_movemask_epi8(none) as u32) as u64
+                }};
+            }
+            hits!(_mm256_loadu_si256(p.cast())) | hits!(_mm256_loadu_si256(p.add(32).cast())) << 32
         }
     }
 
