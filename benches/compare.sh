@@ -30,7 +30,10 @@
 #
 # Environment: NOJQ=1 (no jq), SKIP_INSTALL=1, ANCHORS=DIR, CASES=1,3 (only these case numbers),
 # SIMDJSON_BATCH=BYTES (iterate_many's batch for the small-line files; default 1 MiB, simdjson's
-# own default order; the transcript always gets 128 MiB, as its lines reach 64 MiB).
+# own default order; the transcript always gets 128 MiB, as its lines reach 64 MiB),
+# LEVELS=avx2,portable (also run spoolscan, one thread, forced to these SIMD levels with
+# SPOOLSCAN_SIMD; default `avx2` on a CPU with AVX-512, so that the table shows what an
+# AVX2-only machine gets; LEVELS= for none).
 set -uo pipefail
 export LC_ALL=C
 
@@ -163,6 +166,11 @@ jq_filter() { # rules
 }
 
 NPROC=$(nproc)
+if [[ -z "${LEVELS+set}" ]]; then
+  LEVELS=""
+  grep -qw avx512bw /proc/cpuinfo 2>/dev/null && LEVELS=avx2
+fi
+IFS=',' read -ra LEVEL_LIST <<<"$LEVELS"
 RUNS="$OUT/runs.tsv"
 printf 'case\ttool\trep\twall\trss_kib\trc\tcount\tlines\n' >"$RUNS"
 SCRATCH="$OUT/scratch"
@@ -222,6 +230,9 @@ while IFS='|' read -r c title kind rules expected; do
     printf '%s\tsimdjson\t%s\n' "$c" "simdjson_select --mmap --batch $batch ${sj[*]} \$FILE"
     printf '%s\tspoolscan\t%s\n' "$c" "spoolscan scan \$FILE ${keep[*]}${keep[*]:+ }--case-sensitive --threads 1 --stats R -q > /dev/null"
     printf '%s\tspoolscan-mt\t%s\n' "$c" "spoolscan scan \$FILE ${keep[*]}${keep[*]:+ }--case-sensitive --threads $NPROC --stats R -q > /dev/null"
+    for lv in "${LEVEL_LIST[@]}"; do
+      printf '%s\tspoolscan-%s\t%s\n' "$c" "$lv" "SPOOLSCAN_SIMD=$lv spoolscan scan \$FILE ${keep[*]}${keep[*]:+ }--case-sensitive --threads 1 --stats R -q > /dev/null"
+    done
     printf '%s\tjq\t%s\n' "$c" "$jq_cmd"
   } >>"$COMMANDS"
   log "case $c: $title ($(stat -c %s "$FILE") bytes)"
@@ -230,6 +241,9 @@ while IFS='|' read -r c title kind rules expected; do
     ((HAVE_SIMDJSON)) && run_one "$c" simdjson "$rep" -- "${T_SIMDJSON[@]}"
     run_one "$c" spoolscan "$rep" -- "${T_SPOOLSCAN[@]}"
     run_one "$c" spoolscan-mt "$rep" -- "${T_SPOOLSCAN_MT[@]}"
+    for lv in "${LEVEL_LIST[@]}"; do
+      run_one "$c" "spoolscan-$lv" "$rep" -- env SPOOLSCAN_SIMD="$lv" "${T_SPOOLSCAN[@]/%$c-spoolscan.stats/$c-spoolscan-$lv.stats}"
+    done
     ((HAVE_JQ)) && run_one "$c" jq "$rep" -- bash -c "jq -c '$filter' \"\$1\" | wc -l" jq "$FILE"
   done
 done <<<"$CASE_TABLE"
@@ -237,6 +251,8 @@ done <<<"$CASE_TABLE"
 # ---------------------------------------------------------------------------------------------
 # 5 and 6. checks and report
 export CASE_TABLE SIZE REPS DATA SMALL_BATCH BIG_BATCH
+LEVELS_CSV="$(IFS=','; echo "${LEVEL_LIST[*]}")"
+export LEVELS_CSV
 export GEN_LINES_T="${GEN_LINES[transcript]}" GEN_LINES_L="${GEN_LINES[logs]}" GEN_LINES_E="${GEN_LINES[events]}"
 python3 - "$RUNS" "$COMMANDS" <<'PY' | tee "$OUT/report.md"
 import os, platform, statistics, subprocess, sys, datetime
@@ -295,10 +311,13 @@ print(f"- method: one core per tool (`spoolscan-mt`: every core); the page cache
       f"count); GB/s = 10^9 bytes/s; \"× memchr\" and \"× simdjson\" are speeds relative to those rows.")
 
 failures = []
-order = ["memchr", "simdjson", "spoolscan", "spoolscan-mt", "jq"]
+levels = [l for l in os.environ.get("LEVELS_CSV", "").split(",") if l]
+order = ["memchr", "simdjson", "spoolscan", "spoolscan-mt"] + [f"spoolscan-{l}" for l in levels] + ["jq"]
 labels = {"memchr": "C `memchr` newline count, fresh mapping", "simdjson": "simdjson `iterate_many` (C++)",
           "spoolscan": "spoolscan scan --threads 1",
           "spoolscan-mt": f"spoolscan scan --threads {os.cpu_count()}", "jq": "jq 1.x `select`"}
+for l in levels:
+    labels[f"spoolscan-{l}"] = f"spoolscan scan --threads 1, SIMD level `{l}` forced"
 labels["jq"] = f"{sh('jq --version') or 'jq'} `-c select(...)` \\| `wc -l`"
 for c, title, kind, rules, expected in cases:
     if c not in runs:
@@ -326,6 +345,10 @@ for c, title, kind, rules, expected in cases:
     if "spoolscan-mt" in t:
         check("spoolscan --threads N vs --threads 1, retained", counts("spoolscan-mt"), ss)
         check("spoolscan --threads N vs --threads 1, lines", counts("spoolscan-mt", "lines"), ss_lines)
+    for l in levels:
+        if f"spoolscan-{l}" in t:
+            check(f"spoolscan at level {l} vs the best level, retained", counts(f"spoolscan-{l}"), ss)
+            check(f"spoolscan at level {l} vs the best level, lines", counts(f"spoolscan-{l}", "lines"), ss_lines)
     if "memchr" in t:
         check("memchr newlines vs spoolscan lines", counts("memchr"), ss_lines)
     if "simdjson" in t:
