@@ -1,37 +1,20 @@
-//! The probe's scans through strings and skipped containers.
+//! The probe's scans through strings and skipped containers, resumable: each is fed the bytes
+//! at hand (every call a longer prefix of the same line) and either finds its end or says that
+//! it needs more, carrying its state. They release nothing: the scanner, which feeds the probe
+//! piece by piece, releases the pages behind each piece.
 //!
-//! Most keys and short values close within 16 bytes: [`string_end`] tests that case inline
+//! Most keys and short values close within 16 bytes: [`StringScan`] tests that case inline
 //! with [`wide`]'s safe 16-byte vectors. Everything longer goes to the resumable scans of
-//! [`crate::simd`] (64-byte blocks at the widest level this CPU has), fed in pieces of
-//! [`RELEASE_EVERY`] bytes so that a long scan can tell the scanner which pages it has passed.
+//! [`crate::simd`] (64-byte blocks at the widest level this CPU has).
 
 use wide::u8x16;
 
-use crate::simd::{self, Container, Found, Str};
-
-/// Long scans report their progress every this many bytes (see [`Release`]).
-pub(crate) const RELEASE_EVERY: usize = 1 << 20;
-
-/// Told, every [`RELEASE_EVERY`] bytes of a long scan, the offset in the scanned slice before
-/// which the scan will not look again: the scanner releases those mapped pages, so reading a
-/// 16 MiB line does not keep 16 MiB resident.
-pub(crate) type Release<'r> = &'r mut dyn FnMut(usize);
+use crate::simd::{self, Container, Found, Mismatch, Str};
 
 #[inline(always)]
 fn block(w: &[u8], at: usize) -> Option<u8x16> {
     let chunk: &[u8; 16] = w.get(at..at + 16)?.try_into().ok()?;
     Some(u8x16::new(*chunk))
-}
-
-/// Finds the closing quote of the string whose body starts at `w[from]`: the index of the
-/// first quote not escaped by a backslash, and whether the body holds a backslash. `None`
-/// when `w` ends first.
-#[inline(always)]
-pub(crate) fn string_end(w: &[u8], from: usize, release: Release<'_>) -> Option<(usize, bool)> {
-    match short_string(w, from) {
-        Some(end) => Some((end, false)),
-        None => string_end_blocks(w, from, release),
-    }
 }
 
 /// The end of a string body that closes within the 16 bytes at `w[from..]` before any
@@ -49,59 +32,78 @@ fn short_string(w: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-/// [`string_end`] past the short case.
-#[inline(never)]
-fn string_end_blocks(w: &[u8], from: usize, release: Release<'_>) -> Option<(usize, bool)> {
-    let mut st = Str::default();
-    in_pieces(w, from, release, |w, j| {
-        Ok::<_, ()>(simd::string_end(w, j, &mut st))
-    })
-    .ok()?
-    .map(|end| (end, st.had_escape))
-}
-
-/// Finds the closing quote of the string whose body starts at `w[from]`, like
-/// [`string_end`] but without saying whether the body holds an escape: for strings that are
-/// skipped.
-#[inline(always)]
-pub(crate) fn skip_string(w: &[u8], from: usize, release: Release<'_>) -> Option<usize> {
-    short_string(w, from).or_else(|| string_end_blocks(w, from, release).map(|e| e.0))
-}
-
-/// Finds the bracket that closes the object or array opening at `w[from]`, checking that the
-/// brackets inside pair up (see [`simd::skip_container`]). `Ok(None)` when `w` ends first;
-/// `Err` with the index of a bracket that does not pair and what is wrong with it.
-pub(crate) fn skip_container(
-    w: &[u8],
+/// The scan for the closing quote of a string: the first quote not escaped by an odd run of
+/// backslashes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct StringScan {
+    /// Where the body starts.
+    body: usize,
+    /// Where the next call goes on.
     from: usize,
-    st: &mut Container,
-    release: Release<'_>,
-) -> Result<Option<usize>, (usize, &'static str)> {
-    st.reset();
-    in_pieces(w, from, release, |w, j| simd::skip_container(w, j, st))
+    st: Str,
 }
 
-/// Runs a resumable scan over `w[from..]` in pieces of [`RELEASE_EVERY`] bytes, telling
-/// `release` each piece done.
-#[inline(always)]
-fn in_pieces<E>(
-    w: &[u8],
-    from: usize,
-    release: Release<'_>,
-    mut scan: impl FnMut(&[u8], usize) -> Result<Found, E>,
-) -> Result<Option<usize>, E> {
-    let mut j = from;
-    loop {
-        let end = w.len().min(j.saturating_add(RELEASE_EVERY));
-        if j >= end {
-            return Ok(None);
+impl StringScan {
+    /// A scan of the string whose body starts at `body` (just after its opening quote).
+    #[inline(always)]
+    pub(crate) fn new(body: usize) -> StringScan {
+        StringScan {
+            body,
+            from: body,
+            st: Str::default(),
         }
-        match scan(&w[..end], j)? {
-            Found::At(i) => return Ok(Some(i)),
-            Found::More if end == w.len() => return Ok(None),
+    }
+
+    /// The closing quote's index in `w` and whether the body holds a backslash; `None` when
+    /// `w` ends first: call again with a longer prefix of the same line.
+    #[inline(always)]
+    pub(crate) fn end(&mut self, w: &[u8]) -> Option<(usize, bool)> {
+        if self.from == self.body
+            && let Some(end) = short_string(w, self.body)
+        {
+            return Some((end, false));
+        }
+        self.long(w)
+    }
+
+    /// [`StringScan::end`] past the short case.
+    #[inline(never)]
+    fn long(&mut self, w: &[u8]) -> Option<(usize, bool)> {
+        match simd::string_end(w, self.from, &mut self.st) {
+            Found::At(end) => Some((end, self.st.had_escape)),
             Found::More => {
-                release(end);
-                j = end;
+                self.from = self.from.max(w.len());
+                None
+            }
+        }
+    }
+}
+
+/// The scan for the bracket that closes an object or array, checking that the brackets inside
+/// pair up (see [`simd::skip_container`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ContainerScan {
+    /// Where the next call goes on (the opening bracket on the first call).
+    from: usize,
+    st: Container,
+}
+
+impl ContainerScan {
+    /// Starts the scan of the container whose opening bracket is at `at`.
+    pub(crate) fn start(&mut self, at: usize) {
+        self.from = at;
+        self.st.reset();
+    }
+
+    /// The closing bracket's index in `w`; `Ok(None)` when `w` ends first (call again with a
+    /// longer prefix of the same line); `Err` with the index of a bracket that does not pair
+    /// and what is wrong with it.
+    pub(crate) fn end(&mut self, w: &[u8]) -> Result<Option<usize>, Mismatch> {
+        match simd::skip_container(w, self.from, &mut self.st)? {
+            Found::At(end) => Ok(Some(end)),
+            Found::More => {
+                self.from = self.from.max(w.len());
+                Ok(None)
             }
         }
     }
@@ -111,6 +113,19 @@ fn in_pieces<E>(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The scan fed the prefixes of `w` that end at `cuts` (then all of it).
+    fn string_end_fed(w: &[u8], from: usize, cuts: &[usize]) -> Option<(usize, bool)> {
+        let mut scan = StringScan::new(from);
+        let mut ends: Vec<usize> = cuts.iter().map(|&c| c.min(w.len())).collect();
+        ends.sort_unstable();
+        ends.push(w.len());
+        ends.into_iter().find_map(|e| scan.end(&w[..e]))
+    }
+
+    fn string_end(w: &[u8], from: usize) -> Option<(usize, bool)> {
+        StringScan::new(from).end(w)
+    }
 
     proptest! {
         #[test]
@@ -125,9 +140,10 @@ mod tests {
                 0..400,
             ),
             from in 0usize..410,
+            cuts in proptest::collection::vec(0usize..420, 0..6),
         ) {
-            prop_assert_eq!(string_end(&w, from, &mut |_| {}), naive_string_end(&w, from));
-            prop_assert_eq!(skip_string(&w, from, &mut |_| {}), naive_string_end(&w, from).map(|e| e.0));
+            prop_assert_eq!(string_end(&w, from), naive_string_end(&w, from));
+            prop_assert_eq!(string_end_fed(&w, from, &cuts), naive_string_end(&w, from));
         }
 
         #[test]
@@ -137,14 +153,47 @@ mod tests {
                 Just(&b"\\\\\""[..]),
             ]), 0..6),
             from in 0usize..20,
+            cuts in proptest::collection::vec(0usize..1000, 0..6),
         ) {
             let mut w = Vec::new();
             for (n, tail) in runs {
                 w.extend(std::iter::repeat_n(b'x', n));
                 w.extend_from_slice(tail);
             }
-            prop_assert_eq!(string_end(&w, from, &mut |_| {}), naive_string_end(&w, from));
-            prop_assert_eq!(skip_string(&w, from, &mut |_| {}), naive_string_end(&w, from).map(|e| e.0));
+            prop_assert_eq!(string_end(&w, from), naive_string_end(&w, from));
+            prop_assert_eq!(string_end_fed(&w, from, &cuts), naive_string_end(&w, from));
+        }
+
+        /// A container scan fed in pieces finds what the scan of the whole finds.
+        #[test]
+        fn container_end_fed_in_pieces(
+            body in proptest::collection::vec(
+                prop_oneof![
+                    Just(b'['), Just(b']'), Just(b'{'), Just(b'}'), Just(b'"'), Just(b'\\'),
+                    Just(b'a'), Just(b','),
+                ],
+                0..300,
+            ),
+            cuts in proptest::collection::vec(0usize..310, 0..6),
+        ) {
+            let mut w = b"[".to_vec();
+            w.extend(body);
+            let mut whole = ContainerScan::default();
+            whole.start(0);
+            let want = whole.end(&w);
+            let mut fed = ContainerScan::default();
+            fed.start(0);
+            let mut ends: Vec<usize> = cuts.iter().map(|&c| c.clamp(1, w.len())).collect();
+            ends.sort_unstable();
+            ends.push(w.len());
+            let mut got = Ok(None);
+            for e in ends {
+                got = fed.end(&w[..e]);
+                if !matches!(got, Ok(None)) {
+                    break;
+                }
+            }
+            prop_assert_eq!(got, want);
         }
     }
 
@@ -164,36 +213,6 @@ mod tests {
         None
     }
 
-    /// Long scans report their progress, in order, and never past what they have read.
-    #[test]
-    fn long_scans_report_progress() {
-        let n = 5 * RELEASE_EVERY + 100;
-        let check = |w: &[u8], end: usize, scan: &dyn Fn(&[u8], Release<'_>) -> Option<usize>| {
-            let mut seen = Vec::new();
-            assert_eq!(scan(w, &mut |i| seen.push(i)), Some(end));
-            assert!(seen.len() >= 4, "{seen:?}");
-            assert!(seen.windows(2).all(|p| p[0] < p[1]), "{seen:?}");
-            assert!(seen.iter().all(|&i| i <= end), "{seen:?}");
-        };
-        // A plain string, one dense with escaped quotes, and a container of numbers.
-        let mut plain = vec![b'a'; n];
-        plain.push(b'"');
-        check(&plain, n, &|w, r| skip_string(w, 0, r));
-        check(&plain, n, &|w, r| string_end(w, 0, r).map(|e| e.0));
-        let mut dense = b"\\\"".repeat(n / 2);
-        dense.push(b'"');
-        let end = dense.len() - 1;
-        check(&dense, end, &|w, r| skip_string(w, 0, r));
-        check(&dense, end, &|w, r| string_end(w, 0, r).map(|e| e.0));
-        let mut numbers = b"[".to_vec();
-        numbers.extend(b"1,".repeat(n / 2));
-        numbers.push(b']');
-        let end = numbers.len() - 1;
-        check(&numbers, end, &|w, r| {
-            skip_container(w, 0, &mut Container::default(), r).unwrap()
-        });
-    }
-
     #[test]
     fn string_end_cases() {
         type Case = (&'static [u8], Option<(usize, bool)>);
@@ -205,25 +224,21 @@ mod tests {
             (b"", None),
         ];
         for (w, want) in cases {
-            assert_eq!(
-                string_end(w, 0, &mut |_| {}),
-                *want,
-                "{:?}",
-                String::from_utf8_lossy(w)
-            );
+            assert_eq!(string_end(w, 0), *want, "{:?}", String::from_utf8_lossy(w));
         }
-        // Escapes across the 64-byte block boundary, at every alignment.
+        // Escapes across the 64-byte block boundary, at every alignment, whole and cut there.
         for pad in 0..140 {
             for tail in [&b"\\\"x\""[..], b"\\\\\"", b"\\\\\\\"\""] {
                 let mut w = vec![b'y'; pad];
                 w.extend_from_slice(tail);
-                assert_eq!(
-                    string_end(&w, 0, &mut |_| {}),
-                    naive_string_end(&w, 0),
-                    "{pad} {tail:?}"
-                );
-                let want = naive_string_end(&w, 0).map(|e| e.0);
-                assert_eq!(skip_string(&w, 0, &mut |_| {}), want, "{pad} {tail:?}");
+                assert_eq!(string_end(&w, 0), naive_string_end(&w, 0), "{pad} {tail:?}");
+                for cut in pad..w.len() {
+                    assert_eq!(
+                        string_end_fed(&w, 0, &[cut]),
+                        naive_string_end(&w, 0),
+                        "{pad} {tail:?} cut at {cut}"
+                    );
+                }
             }
         }
     }

@@ -258,6 +258,32 @@ pub mod __private {
     pub fn validate(line: &[u8]) -> Result<(), String> {
         crate::validate::validate(line).map_err(|e| e.to_string())
     }
+
+    /// The probe's outcome on `line` (and the value that decided it) read whole, and read fed
+    /// in pieces ending at `cuts` as the scanner feeds a long line: both, to compare.
+    pub fn probe_whole_and_in_pieces(
+        selector: &crate::Selector,
+        case_sensitive: bool,
+        line: &[u8],
+        exact: bool,
+        cuts: &[usize],
+    ) -> (String, String) {
+        use crate::probe::{Probe, Progress};
+        let mut p = Probe::new(selector, case_sensitive);
+        let whole = p.classify(line, exact);
+        let whole = format!("{whole:?} {:?}", p.matched_value());
+        let mut ends: Vec<usize> = cuts.iter().map(|&c| c.min(line.len())).collect();
+        ends.sort_unstable();
+        ends.push(line.len());
+        let mut q = Probe::new(selector, case_sensitive);
+        q.start();
+        for upto in ends {
+            if let Progress::Done(o) = q.resume(line, upto, exact) {
+                return (whole, format!("{o:?} {:?}", q.matched_value()));
+            }
+        }
+        (whole, "paused at the end of the line".into())
+    }
 }
 
 /// The README's Rust examples, compiled and run as doc tests.

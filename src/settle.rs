@@ -3,15 +3,44 @@
 //! validate it when it is retained (or when every line is validated) and hand it on; check
 //! that a last line without LF is complete; count and log it.
 
-use crate::block::{RELEASE_EVERY, Release};
 use crate::complete::Complete;
 use crate::decode::Event;
 use crate::lines::{Line, is_blank};
-use crate::probe::Outcome;
+use crate::probe::{Outcome, Probe, Progress};
 use crate::report::{Dropped, Malformed, Report};
 use crate::scanner::Scanner;
 use crate::sink::{Category, Passed, Sink};
 use crate::validate::{self, Invalid};
+
+/// A long line is classified (and checked for completeness) a piece of this many bytes at a
+/// time, the scanner releasing the pages behind each piece (see [`Release`]).
+pub(crate) const RELEASE_EVERY: usize = 1 << 20;
+
+/// Told, every [`RELEASE_EVERY`] bytes of a long line, the offset in the line before which the
+/// scan will not look again: the scan loops release those mapped pages, so reading a 16 MiB
+/// line does not keep 16 MiB resident.
+pub(crate) type Release<'r> = &'r mut dyn FnMut(usize);
+
+/// Classifies the line (or its first bytes) `window` with `probe`, feeding it a piece of
+/// [`RELEASE_EVERY`] bytes at a time and telling `release` the end of each piece read.
+fn classify_in_pieces(
+    probe: &mut Probe,
+    window: &[u8],
+    exact: bool,
+    release: Release<'_>,
+) -> Outcome {
+    probe.start();
+    let mut upto = window.len().min(RELEASE_EVERY);
+    loop {
+        match probe.resume(window, upto, exact) {
+            Progress::Done(outcome) => return outcome,
+            Progress::Paused => {
+                release(upto);
+                upto = window.len().min(upto + RELEASE_EVERY);
+            }
+        }
+    }
+}
 
 /// How far past a line's start the scan loops let [`validate::line`] look for its LF: a line up
 /// to this long is found and validated in one pass when every line is validated anyway.
@@ -214,7 +243,7 @@ impl Scanner {
         } else {
             let outcome = match line.whole {
                 Some(bytes) if line.len <= max_line => {
-                    self.probe.classify_releasing(bytes, true, release)
+                    classify_in_pieces(&mut self.probe, bytes, true, release)
                 }
                 // A decision reached inside a prefix is the decision on the whole line (the
                 // probe stops where it decides); only an undecided or retained line needs more.
@@ -222,9 +251,7 @@ impl Scanner {
                     Outcome::Retain(_) | Outcome::Undecided => return None,
                     o => o,
                 },
-                _ => self
-                    .probe
-                    .classify_releasing(&line.head[..probe_len], false, release),
+                _ => classify_in_pieces(&mut self.probe, &line.head[..probe_len], false, release),
             };
             match outcome {
                 Outcome::Retain(_) => Verdict::Retain,

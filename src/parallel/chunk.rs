@@ -4,10 +4,10 @@ use memchr::memchr;
 
 use super::SEARCH_CHUNK;
 use super::cut::Span;
-use crate::block::RELEASE_EVERY;
 use crate::lines::content_end;
 use crate::report::Report;
 use crate::scanner::{At, Body, Scanner, Settled};
+use crate::settle::RELEASE_EVERY;
 use crate::sink::Sink;
 use crate::source::Pager;
 

@@ -4,18 +4,26 @@
 //! paths of the rules into the objects they name, compares the unescaped string values it finds
 //! there, and skips everything else (strings and containers are jumped with the SIMD block
 //! scans of [`crate::block`], bracket pairing checked with a stack of fixed size). It never
-//! allocates per line (its two scratch buffers are reused), its recursion depth is bounded by
-//! the longest rule path whatever the nesting depth of the line, and it stops as soon as the
+//! allocates per line (its scratch buffers are reused), the state it keeps is bounded by the
+//! longest rule path whatever the nesting depth of the line, and it stops as soon as the
 //! outcome is decided.
+//!
+//! The walk ([`walk`]) is a state machine that can be fed a line in pieces ([`Probe::resume`]):
+//! the scanner feeds a long line a piece at a time and releases the pages behind each piece;
+//! the probe itself releases nothing.
 
 use std::collections::HashMap;
 
 use memchr::memmem;
 
-use crate::block;
+use crate::block::{ContainerScan, StringScan};
 use crate::select::{Matcher, Selector};
-use crate::simd::Container;
 use crate::validate::hex4;
+
+mod walk;
+
+pub(crate) use walk::Progress;
+use walk::Walk;
 
 /// What the probe decided about one line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,9 +116,17 @@ pub(crate) struct Probe {
     lower: Vec<u8>,
     /// The value that decided a `Retain`, as spelled in the line (unescaped), cut.
     matched: Vec<u8>,
-    /// The state of a skipped container's scan (bracket kinds checked to
+    /// Where the walk of the line stands, between calls of [`Probe::resume`].
+    walk: Walk,
+    /// Where the walk goes on reading.
+    pos: usize,
+    /// The trie nodes of the objects the walk has entered and will go on in.
+    parents: Vec<usize>,
+    /// The scan of the string the walk is in.
+    string: StringScan,
+    /// The scan of the skipped container the walk is in (bracket kinds checked to
     /// `simd::scan::KIND_BITS` levels: the probe is not a validator).
-    container: Container,
+    container: ContainerScan,
     /// The outcome behind the last [`Stop::Decided`].
     decided: Outcome,
     /// The byte and description behind the last [`Stop::Syntax`].
@@ -196,6 +212,13 @@ impl Probe {
                 nodes[i].child_map = Some(map);
             }
         }
+        // The walk enters at most one object per segment of the longest rule path.
+        let depth = selector
+            .rules()
+            .iter()
+            .map(|r| r.path().len())
+            .max()
+            .unwrap_or(0);
         Probe {
             epoch: 1,
             failed: vec![0; rules.len()],
@@ -207,7 +230,11 @@ impl Probe {
             unescaped: Vec::new(),
             lower: Vec::new(),
             matched: Vec::new(),
-            container: Container::default(),
+            walk: Walk::Line,
+            pos: 0,
+            parents: Vec::with_capacity(depth),
+            string: StringScan::default(),
+            container: ContainerScan::default(),
             decided: Outcome::Skip,
             error: (0, ""),
         }
@@ -219,106 +246,21 @@ impl Probe {
         &self.matched
     }
 
-    /// Classifies a line from `window`, its first bytes (or all of it).
+    /// Classifies a line from `window`, its first bytes (or all of it), in one call (see
+    /// [`Probe::resume`] to feed it in pieces).
     ///
     /// `exact` says the window is the whole line: running out of bytes before the top-level
     /// object closes is then a syntax error rather than [`Outcome::Undecided`].
     pub(crate) fn classify(&mut self, window: &[u8], exact: bool) -> Outcome {
-        self.classify_releasing(window, exact, &mut |_| {})
-    }
-
-    /// [`classify`](Probe::classify), telling `release` as a long scan moves on (see
-    /// [`block::Release`]).
-    pub(crate) fn classify_releasing(
-        &mut self,
-        window: &[u8],
-        exact: bool,
-        release: block::Release<'_>,
-    ) -> Outcome {
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.failed.iter_mut().for_each(|f| *f = 0);
-            self.seen.iter_mut().for_each(|s| *s = 0);
-            self.epoch = 1;
-        }
-        self.undecided = self.rules.len();
-        let mut cur = Cur {
-            w: window,
-            i: 0,
-            release,
-        };
-        match self.line(&mut cur) {
-            Ok(()) => Outcome::Skip,
-            Err(Stop::Decided) => self.decided,
-            Err(Stop::Eof) if exact => Outcome::Malformed {
-                at: window.len(),
-                what: "unexpected end of line",
-            },
-            Err(Stop::Eof) => Outcome::Undecided,
-            Err(Stop::Syntax) => Outcome::Malformed {
-                at: self.error.0,
-                what: self.error.1,
-            },
-        }
-    }
-
-    fn line(&mut self, cur: &mut Cur<'_>) -> Step {
-        if self.undecided == 0 {
-            return Err(self.decide(Outcome::Skip));
-        }
-        cur.skip_ws();
-        match cur.peek()? {
-            b'{' => self.object(cur, 0),
-            b'[' | b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n' => {
-                Err(self.decide(Outcome::NotObject))
-            }
-            _ => Err(self.syntax(cur.i, "expected a JSON object")),
-        }
-    }
-
-    /// Scans an object whose keys are matched against the children of trie node `node`.
-    /// `cur` is on the `{`.
-    fn object(&mut self, cur: &mut Cur<'_>, node: usize) -> Step {
-        cur.i += 1;
-        cur.skip_ws();
-        if cur.peek()? == b'}' {
-            cur.i += 1;
-            return self.fail_subtree(node);
-        }
-        loop {
-            if cur.peek()? != b'"' {
-                return Err(self.syntax(cur.i, "expected a key"));
-            }
-            let (ks, ke, kesc) = cur.string()?;
-            cur.skip_ws();
-            if cur.peek()? != b':' {
-                return Err(self.syntax(cur.i, "expected ':'"));
-            }
-            cur.i += 1;
-            cur.skip_ws();
-            match self.child(node, cur.w, ks, ke, kesc)? {
-                Some(c) if self.seen[c] != self.epoch => {
-                    self.seen[c] = self.epoch;
-                    self.value_at(cur, c)?;
-                }
-                _ => self.skip_value(cur)?,
-            }
-            cur.skip_ws();
-            match cur.peek()? {
-                b',' => {
-                    cur.i += 1;
-                    cur.skip_ws();
-                }
-                b'}' => {
-                    cur.i += 1;
-                    return self.fail_subtree(node);
-                }
-                _ => return Err(self.syntax(cur.i, "expected ',' or '}'")),
-            }
+        self.start();
+        match self.resume(window, window.len(), exact) {
+            Progress::Done(o) => o,
+            Progress::Paused => unreachable!("a walk given the whole window never pauses"),
         }
     }
 
     /// The child of `node` whose key equals the (unescaped) key `w[s..e]`.
+    #[inline(always)]
     fn child(
         &mut self,
         node: usize,
@@ -347,31 +289,6 @@ impl Probe {
             .iter()
             .copied()
             .find(|&c| same(&self.nodes[c].key)))
-    }
-
-    /// Decides the rules at trie node `c` (and below) from the value under the cursor.
-    fn value_at(&mut self, cur: &mut Cur<'_>, c: usize) -> Step {
-        match cur.peek()? {
-            b'"' => {
-                let (s, e, esc) = cur.string()?;
-                if !self.nodes[c].rules.is_empty() {
-                    self.compare(cur.w, s, e, esc, c)?;
-                }
-                self.fail_subtree(c)
-            }
-            b'{' if !self.nodes[c].children.is_empty() => {
-                for k in 0..self.nodes[c].rules.len() {
-                    let r = self.nodes[c].rules[k];
-                    self.fail(r);
-                }
-                self.check()?;
-                self.object(cur, c)
-            }
-            _ => {
-                self.fail_subtree(c)?;
-                self.skip_value(cur)
-            }
-        }
     }
 
     /// Compares the string `w[s..e]` with the rules ending at node `c`.
@@ -474,82 +391,6 @@ impl Probe {
             self.fail(r);
         }
         self.check()
-    }
-
-    /// Skips one JSON value of any kind. The cursor is on its first byte.
-    fn skip_value(&mut self, cur: &mut Cur<'_>) -> Step {
-        match cur.peek()? {
-            b'"' => cur.skip_string(),
-            b'{' | b'[' => self.skip_container(cur),
-            b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
-                while cur.i < cur.w.len() {
-                    match cur.w[cur.i] {
-                        b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n' => return Ok(()),
-                        b'"' | b'{' | b'[' | b':' => {
-                            return Err(self.syntax(cur.i, "unexpected byte after a scalar"));
-                        }
-                        _ => cur.i += 1,
-                    }
-                }
-                Err(Stop::Eof)
-            }
-            _ => Err(self.syntax(cur.i, "expected a value")),
-        }
-    }
-
-    /// Skips an object or array, checking bracket pairing. The cursor is on `{` or `[`.
-    fn skip_container(&mut self, cur: &mut Cur<'_>) -> Step {
-        match block::skip_container(cur.w, cur.i, &mut self.container, &mut *cur.release) {
-            Ok(Some(end)) => {
-                cur.i = end + 1;
-                Ok(())
-            }
-            Ok(None) => {
-                cur.i = cur.w.len();
-                Err(Stop::Eof)
-            }
-            Err((at, what)) => Err(self.syntax(at, what)),
-        }
-    }
-}
-
-/// A cursor over the probe window.
-struct Cur<'a> {
-    w: &'a [u8],
-    i: usize,
-    /// Told when a long scan has moved on (see [`block::Release`]).
-    release: block::Release<'a>,
-}
-
-impl Cur<'_> {
-    #[inline]
-    fn peek(&self) -> Step<u8> {
-        self.w.get(self.i).copied().ok_or(Stop::Eof)
-    }
-
-    #[inline]
-    fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.w.get(self.i) {
-            self.i += 1;
-        }
-    }
-
-    /// Moves past the string whose opening quote is under the cursor.
-    #[inline]
-    fn skip_string(&mut self) -> Step {
-        let end = block::skip_string(self.w, self.i + 1, &mut *self.release).ok_or(Stop::Eof)?;
-        self.i = end + 1;
-        Ok(())
-    }
-
-    /// Finds the end of the string whose opening quote is under the cursor, and moves past its
-    /// closing quote. Returns the body's bounds and whether it holds an escape.
-    #[inline]
-    fn string(&mut self) -> Step<(usize, usize, bool)> {
-        let start = self.i + 1;
-        let (end, esc) = block::string_end(self.w, start, &mut *self.release).ok_or(Stop::Eof)?;
-        self.i = end + 1;
-        Ok((start, end, esc))
     }
 }
 

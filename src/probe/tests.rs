@@ -257,3 +257,119 @@ fn unescape_cases() {
     assert!(unescape(br"\u12", &mut out).is_err());
     assert!(unescape(br"\", &mut out).is_err());
 }
+
+/// The probe fed `line` in pieces ending at `cuts` (then all of it), as the scanner feeds a
+/// long line: its outcome and the value that decided it.
+fn fed_in_pieces(p: &mut Probe, line: &[u8], exact: bool, cuts: &[usize]) -> (Outcome, Vec<u8>) {
+    let mut ends: Vec<usize> = cuts.iter().map(|&c| c.min(line.len())).collect();
+    ends.sort_unstable();
+    ends.push(line.len());
+    p.start();
+    for (k, &upto) in ends.iter().enumerate() {
+        match p.resume(line, upto, exact) {
+            Progress::Done(o) => return (o, p.matched_value().to_vec()),
+            Progress::Paused => assert!(upto < line.len(), "paused at the end ({k})"),
+        }
+    }
+    unreachable!("the last piece ends the line")
+}
+
+/// Fragments the lines of the property test below are made of: the rules' keys and values
+/// (plain, escaped, in other case), punctuation, scalars, strings with escapes and quotes,
+/// whitespace, and bytes that break the grammar.
+const FRAGMENTS: &[&str] = &[
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+    " ",
+    "\n",
+    "\t",
+    r#""type""#,
+    r#""item""#,
+    r#""typ\u0065""#,
+    r#""error""#,
+    r#""ERROR""#,
+    r#""agent_message""#,
+    r#""agent\u005fmessage""#,
+    r#""turn.failed""#,
+    r#""x\"y""#,
+    r#""\\""#,
+    r#""a\\\"b""#,
+    r#""\q""#,
+    r#""\ud800""#,
+    "1",
+    "-2.5e3",
+    "true",
+    "null",
+    "fals",
+    "\"",
+    "\\",
+    "x",
+    r#""aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa""#,
+];
+
+/// Lines that are mostly objects: a `{`, then fragments.
+fn line_strategy() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(0..FRAGMENTS.len(), 0..60).prop_map(|ix| {
+        let mut line = b"{".to_vec();
+        for i in ix {
+            line.extend_from_slice(FRAGMENTS[i].as_bytes());
+        }
+        line
+    })
+}
+
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Fed in pieces of any size (down to one byte), the probe decides what it decides on the
+    /// whole line, with the same matched value, whether the line is exact or a window.
+    #[test]
+    fn fed_in_pieces_equals_whole(
+        line in line_strategy(),
+        cuts in proptest::collection::vec(0usize..400, 0..12),
+        exact in any::<bool>(),
+        one_by_one in any::<bool>(),
+    ) {
+        let mut p = codex();
+        let whole = p.classify(&line, exact);
+        let whole_value = p.matched_value().to_vec();
+        let cuts: Vec<usize> = if one_by_one { (0..line.len()).collect() } else { cuts };
+        let mut q = codex();
+        let (fed, fed_value) = fed_in_pieces(&mut q, &line, exact, &cuts);
+        prop_assert_eq!(fed, whole, "{}", String::from_utf8_lossy(&line));
+        if matches!(whole, Outcome::Retain(_)) {
+            prop_assert_eq!(fed_value, whole_value);
+        }
+        // A probe that has paused on one line starts the next one afresh.
+        prop_assert_eq!(q.classify(&line, exact), whole);
+    }
+}
+
+/// Pieces that end inside each kind of token: a key, a value compared, a skipped string, a
+/// skipped container, a number, whitespace.
+#[test]
+fn pauses_inside_every_token() {
+    let lines: &[&[u8]] = &[
+        br#"{"aggregated_output":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"yy","type":"error"}"#,
+        br#"{"x":[1,{"a":"}"},[[[]]],"\"]"],"item":{"id":"i","type":"agent_message"}}"#,
+        br#"{"n":-12345678901234567890e-5,   "type"   :   "turn.failed"   }"#,
+        br#"{"x":[1,2},"type":"error"}"#,
+        br#"{"typ\u0065":"t\u0075rn.failed"}"#,
+        br#"{"item":{"type":"agent_message_long_value_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}}"#,
+    ];
+    for line in lines {
+        for exact in [true, false] {
+            let whole = codex().classify(line, exact);
+            for cut in 0..line.len() {
+                let (fed, _) = fed_in_pieces(&mut codex(), line, exact, &[cut]);
+                assert_eq!(fed, whole, "{} cut at {cut}", String::from_utf8_lossy(line));
+            }
+        }
+    }
+}

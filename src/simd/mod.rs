@@ -41,7 +41,7 @@ mod scan;
 mod tests;
 
 pub use check::check_levels;
-pub(crate) use scan::{Container, Found, Str, skip_container, string_end};
+pub(crate) use scan::{Container, Found, Mismatch, Str, skip_container, string_end};
 
 /// One bit per byte of a 64-byte block (bit `i` is byte `i`), for each class of byte the
 /// indexer needs. Bytes past the end of the input are classified as spaces.

@@ -268,6 +268,18 @@ pub fn check_probe(input: &[u8]) {
     }
 
     let rules = rules(opts.rules);
+    // The probe fed the line in pieces (as the scanner feeds a long one) decides what it
+    // decides on the whole line.
+    for exact in [true, false] {
+        let (whole, fed) = spoolscan::__private::probe_whole_and_in_pieces(
+            &rules.selector,
+            opts.case_sensitive,
+            line,
+            exact,
+            &[a % 64, b % 512, c % 4096],
+        );
+        assert_eq!(whole, fed, "probe fed in pieces, exact {exact}");
+    }
     let mut builder = Scanner::builder();
     builder
         .select(rules.selector.clone())
