@@ -4,7 +4,7 @@
 //! Each state is where the walk stands between two tokens, or inside a string, a skipped
 //! container or a skipped number or literal (whose scans carry their own state). A state does
 //! what it must with side effects (marking a key seen, failing rules, deciding) only once it
-//! has read everything that needs, and moves on to the next state at once, so that running
+//! has read everything it needs, and moves on to the next state at once, so that running
 //! out of bytes anywhere leaves a state that reads the same bytes again (skipping whitespace
 //! and checking punctuation, no more) when more come.
 
@@ -21,7 +21,7 @@ pub(super) enum Walk {
     FirstKey { node: usize },
     /// After a `,`: a key.
     Key { node: usize },
-    /// Inside a key (in [`Probe::string`]) whose body starts at `start`.
+    /// Inside a key (scanned by `Probe::string`) whose body starts at `start`.
     InKey { node: usize, start: usize },
     /// After a key (body `w[ks..ke]`, `esc`: holds a backslash): `:`.
     Colon {
@@ -32,7 +32,7 @@ pub(super) enum Walk {
     },
     /// After the `:` of a key whose node is `child`: its value.
     Value { node: usize, child: usize },
-    /// Inside a string value (in [`Probe::string`]) whose body starts at `start`, compared
+    /// Inside a string value (scanned by `Probe::string`) whose body starts at `start`, compared
     /// with the rules at `child`.
     InValue {
         node: usize,
@@ -41,9 +41,9 @@ pub(super) enum Walk {
     },
     /// After a `:`: a value to skip.
     Skip { node: usize },
-    /// Inside a skipped string (in [`Probe::string`]).
+    /// Inside a skipped string (scanned by `Probe::string`).
     InSkipped { node: usize },
-    /// Inside a skipped container (in [`Probe::container`]).
+    /// Inside a skipped container (scanned by `Probe::container`).
     InContainer { node: usize },
     /// Inside a skipped number or literal.
     InScalar { node: usize },
