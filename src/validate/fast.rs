@@ -26,7 +26,7 @@
 //! tests and fuzz targets make).
 
 use super::{Blocks, MAX_DEPTH};
-use crate::simd::{Kernel, below};
+use crate::simd::Kernel;
 
 /// Whether `w[from..]`, after whitespace, ends or goes on with `,`, `}` or `]`: what may follow
 /// a value inside a container (or at the end of the line).
@@ -178,14 +178,13 @@ pub(super) fn walk<K: Kernel>(blocks: &mut Blocks<'_>) -> bool {
         }
         // Rules 4-6 at each bracket, and rule 6 for the separators before it.
         let mut brackets = b.open | b.close;
-        let mut from = 0;
+        // The separators not yet checked (those after the last bracket handled).
+        let mut rest = b.sep;
         loop {
-            let upto = if brackets == 0 {
-                64
-            } else {
-                brackets.trailing_zeros() as usize
-            };
-            let seps = b.sep & below(upto) & !below(from);
+            // The next bracket's bit (0 when none is left: the separators up to the block's
+            // end are then checked).
+            let next = brackets & brackets.wrapping_neg();
+            let seps = rest & next.wrapping_sub(1);
             if seps != 0 {
                 if top & OBJECT == 0 {
                     // Separators at depth 0, or a `:` in an array.
@@ -206,9 +205,9 @@ pub(super) fn walk<K: Kernel>(blocks: &mut Blocks<'_>) -> bool {
             if brackets == 0 {
                 break;
             }
-            brackets &= brackets - 1;
-            from = upto + 1;
-            let at = b.j + upto;
+            brackets ^= next;
+            rest &= (next << 1).wrapping_neg();
+            let at = b.j + next.trailing_zeros() as usize;
             match w[at] {
                 c @ (b'{' | b'[') => {
                     if depth == MAX_DEPTH {
