@@ -178,70 +178,78 @@ impl Probe {
                         _ => return Err(self.syntax(cur.i, "expected a JSON object")),
                     }
                 }
-                Walk::FirstKey { node } => {
-                    cur.skip_ws();
-                    if cur.peek()? == b'}' {
-                        cur.i += 1;
-                        self.close(node)?
-                    } else {
-                        Walk::Key { node }
-                    }
-                }
                 // The members of an object, most of them read here in one loop: a key with its
-                // `:`, and a value skipped when it is a short string (the states below take over
-                // for the rest, and when the bytes end inside a member). `*walk` says where to
-                // go on whenever the bytes may end.
-                Walk::Key { node } => loop {
-                    cur.skip_ws();
-                    if cur.peek()? != b'"' {
-                        return Err(self.syntax(cur.i, "expected a key"));
+                // `:`, and a value that is a string (compared or skipped) or a skipped
+                // container. The states below take over for the rest (an object the rules go
+                // into, a number or literal), and when the bytes end inside a member. `*walk`
+                // says where to go on whenever the bytes may end.
+                Walk::FirstKey { node } | Walk::Key { node } => 'members: {
+                    if let Walk::FirstKey { .. } = *walk {
+                        cur.skip_ws();
+                        if cur.peek()? == b'}' {
+                            cur.i += 1;
+                            break 'members self.close(node)?;
+                        }
+                        *walk = Walk::Key { node };
                     }
-                    cur.i += 1;
-                    let start = cur.i;
-                    let mut scan = StringScan::new(start);
-                    let Some((ke, esc)) = scan.end(cur.w) else {
-                        self.string = scan;
-                        *walk = Walk::InKey { node, start };
-                        return Err(Stop::Eof);
-                    };
-                    cur.i = ke + 1;
-                    let next = fallback(
-                        walk,
-                        Walk::Colon {
+                    loop {
+                        cur.skip_ws();
+                        if cur.peek()? != b'"' {
+                            return Err(self.syntax(cur.i, "expected a key"));
+                        }
+                        cur.i += 1;
+                        let start = cur.i;
+                        let mut scan = StringScan::new(start);
+                        let Some((ke, esc)) = scan.end(cur.w) else {
+                            self.string = scan;
+                            *walk = Walk::InKey { node, start };
+                            return Err(Stop::Eof);
+                        };
+                        cur.i = ke + 1;
+                        let colon = Walk::Colon {
                             node,
                             ks: start,
                             ke,
                             esc,
-                        },
-                        || self.colon(cur, node, start, ke, esc),
-                    )?;
-                    let Walk::Skip { .. } = next else {
-                        break next;
-                    };
-                    *walk = next;
-                    match cur.skip_ws_peek()? {
-                        b'"' => {
-                            cur.i += 1;
-                            let mut scan = StringScan::new(cur.i);
-                            let Some((end, _)) = scan.end(cur.w) else {
-                                self.string = scan;
-                                *walk = Walk::InSkipped { node };
-                                return Err(Stop::Eof);
-                            };
-                            cur.i = end + 1;
+                        };
+                        let next = fallback(walk, colon, || self.colon(cur, node, start, ke, esc))?;
+                        *walk = next;
+                        match (next, cur.skip_ws_peek()?) {
+                            (Walk::Value { child, .. }, b'"') => {
+                                cur.i += 1;
+                                let start = cur.i;
+                                let mut scan = StringScan::new(start);
+                                let Some((end, esc)) = scan.end(cur.w) else {
+                                    self.string = scan;
+                                    *walk = Walk::InValue { node, child, start };
+                                    return Err(Stop::Eof);
+                                };
+                                cur.i = end + 1;
+                                self.string_value(cur.w, child, start, end, esc)?;
+                            }
+                            (Walk::Skip { .. }, b'"') => {
+                                cur.i += 1;
+                                let mut scan = StringScan::new(cur.i);
+                                let Some((end, _)) = scan.end(cur.w) else {
+                                    self.string = scan;
+                                    *walk = Walk::InSkipped { node };
+                                    return Err(Stop::Eof);
+                                };
+                                cur.i = end + 1;
+                            }
+                            (Walk::Skip { .. }, b'{' | b'[') => {
+                                self.container.start(cur.i);
+                                *walk = Walk::InContainer { node };
+                                cur.i = self.skipped_container(cur)?;
+                            }
+                            _ => break 'members next,
                         }
-                        b'{' | b'[' => {
-                            self.container.start(cur.i);
-                            *walk = Walk::InContainer { node };
-                            cur.i = self.skipped_container(cur)?;
+                        match fallback(walk, Walk::After { node }, || self.after(cur, node))? {
+                            Walk::Key { .. } => *walk = Walk::Key { node },
+                            other => break 'members other,
                         }
-                        _ => break next,
                     }
-                    match fallback(walk, Walk::After { node }, || self.after(cur, node))? {
-                        Walk::Key { .. } => *walk = Walk::Key { node },
-                        other => break other,
-                    }
-                },
+                }
                 Walk::InKey { node, start } => {
                     let (ke, esc) = self.string.end(cur.w).ok_or(Stop::Eof)?;
                     cur.i = ke + 1;
