@@ -197,45 +197,19 @@ impl Probe {
                         if cur.peek()? != b'"' {
                             return Err(self.syntax(cur.i, "expected a key"));
                         }
-                        cur.i += 1;
-                        let start = cur.i;
-                        let mut scan = StringScan::new(start);
-                        let Some((ke, esc)) = scan.end(cur.w) else {
-                            self.string = scan;
-                            *walk = Walk::InKey { node, start };
-                            return Err(Stop::Eof);
-                        };
-                        cur.i = ke + 1;
-                        let colon = Walk::Colon {
-                            node,
-                            ks: start,
-                            ke,
-                            esc,
-                        };
-                        let next = fallback(walk, colon, || self.colon(cur, node, start, ke, esc))?;
+                        let (ks, ke, esc) =
+                            self.open_string(cur, walk, |start| Walk::InKey { node, start })?;
+                        let next = self.after_key(cur, walk, node, ks, ke, esc)?;
                         *walk = next;
                         match (next, cur.skip_ws_peek()?) {
                             (Walk::Value { child, .. }, b'"') => {
-                                cur.i += 1;
-                                let start = cur.i;
-                                let mut scan = StringScan::new(start);
-                                let Some((end, esc)) = scan.end(cur.w) else {
-                                    self.string = scan;
-                                    *walk = Walk::InValue { node, child, start };
-                                    return Err(Stop::Eof);
-                                };
-                                cur.i = end + 1;
-                                self.string_value(cur.w, child, start, end, esc)?;
+                                let (s, e, esc) = self.open_string(cur, walk, |start| {
+                                    Walk::InValue { node, child, start }
+                                })?;
+                                self.string_value(cur.w, child, s, e, esc)?;
                             }
                             (Walk::Skip { .. }, b'"') => {
-                                cur.i += 1;
-                                let mut scan = StringScan::new(cur.i);
-                                let Some((end, _)) = scan.end(cur.w) else {
-                                    self.string = scan;
-                                    *walk = Walk::InSkipped { node };
-                                    return Err(Stop::Eof);
-                                };
-                                cur.i = end + 1;
+                                self.open_string(cur, walk, |_| Walk::InSkipped { node })?;
                             }
                             (Walk::Skip { .. }, b'{' | b'[') => {
                                 self.container.start(cur.i);
@@ -251,65 +225,43 @@ impl Probe {
                     }
                 }
                 Walk::InKey { node, start } => {
-                    let (ke, esc) = self.string.end(cur.w).ok_or(Stop::Eof)?;
-                    cur.i = ke + 1;
-                    fallback(
-                        walk,
-                        Walk::Colon {
-                            node,
-                            ks: start,
-                            ke,
-                            esc,
-                        },
-                        || self.colon(cur, node, start, ke, esc),
-                    )?
+                    let (ke, esc) = self.string_goes_on(cur)?;
+                    self.after_key(cur, walk, node, start, ke, esc)?
                 }
                 Walk::Colon { node, ks, ke, esc } => self.colon(cur, node, ks, ke, esc)?,
-                Walk::Value { node, child } => match cur.skip_ws_peek()? {
-                    b'"' => {
-                        cur.i += 1;
-                        let start = cur.i;
-                        let mut scan = StringScan::new(start);
-                        let Some((end, esc)) = scan.end(cur.w) else {
-                            self.string = scan;
-                            *walk = Walk::InValue { node, child, start };
-                            return Err(Stop::Eof);
-                        };
-                        cur.i = end + 1;
-                        self.string_value(cur.w, child, start, end, esc)?;
-                        fallback(walk, Walk::After { node }, || self.after(cur, node))?
-                    }
-                    b'{' if !self.nodes[child].children.is_empty() => {
-                        for k in 0..self.nodes[child].rules.len() {
-                            let r = self.nodes[child].rules[k];
-                            self.fail(r);
+                Walk::Value { node, child } => {
+                    match cur.skip_ws_peek()? {
+                        b'"' => {
+                            let (s, e, esc) = self.open_string(cur, walk, |start| {
+                                Walk::InValue { node, child, start }
+                            })?;
+                            self.string_value(cur.w, child, s, e, esc)?;
+                            fallback(walk, Walk::After { node }, || self.after(cur, node))?
                         }
-                        self.check()?;
-                        cur.i += 1;
-                        self.parents.push(node);
-                        Walk::FirstKey { node: child }
+                        b'{' if !self.nodes[child].children.is_empty() => {
+                            for k in 0..self.nodes[child].rules.len() {
+                                let r = self.nodes[child].rules[k];
+                                self.fail(r);
+                            }
+                            self.check()?;
+                            cur.i += 1;
+                            self.parents.push(node);
+                            Walk::FirstKey { node: child }
+                        }
+                        _ => {
+                            self.fail_subtree(child)?;
+                            Walk::Skip { node }
+                        }
                     }
-                    _ => {
-                        self.fail_subtree(child)?;
-                        Walk::Skip { node }
-                    }
-                },
+                }
                 Walk::InValue { node, child, start } => {
-                    let (end, esc) = self.string.end(cur.w).ok_or(Stop::Eof)?;
-                    cur.i = end + 1;
+                    let (end, esc) = self.string_goes_on(cur)?;
                     self.string_value(cur.w, child, start, end, esc)?;
                     fallback(walk, Walk::After { node }, || self.after(cur, node))?
                 }
                 Walk::Skip { node } => match cur.skip_ws_peek()? {
                     b'"' => {
-                        cur.i += 1;
-                        let mut scan = StringScan::new(cur.i);
-                        let Some((end, _)) = scan.end(cur.w) else {
-                            self.string = scan;
-                            *walk = Walk::InSkipped { node };
-                            return Err(Stop::Eof);
-                        };
-                        cur.i = end + 1;
+                        self.open_string(cur, walk, |_| Walk::InSkipped { node })?;
                         fallback(walk, Walk::After { node }, || self.after(cur, node))?
                     }
                     b'{' | b'[' => {
@@ -320,8 +272,7 @@ impl Probe {
                     _ => return Err(self.syntax(cur.i, "expected a value")),
                 },
                 Walk::InSkipped { node } => {
-                    let (end, _) = self.string.end(cur.w).ok_or(Stop::Eof)?;
-                    cur.i = end + 1;
+                    self.string_goes_on(cur)?;
                     fallback(walk, Walk::After { node }, || self.after(cur, node))?
                 }
                 Walk::InContainer { node } => {
@@ -342,6 +293,57 @@ impl Probe {
                 Walk::After { node } => self.after(cur, node)?,
             };
         }
+    }
+
+    /// Reads the string whose opening quote is under the cursor to its closing quote, and
+    /// moves past it: the body's bounds and whether it holds a backslash. When the bytes end
+    /// first, its scan is kept in `Probe::string` and the walk goes on in `inside(start)`.
+    #[inline(always)]
+    fn open_string(
+        &mut self,
+        cur: &mut Cur<'_>,
+        walk: &mut Walk,
+        inside: impl FnOnce(usize) -> Walk,
+    ) -> Step<(usize, usize, bool)> {
+        cur.i += 1;
+        let start = cur.i;
+        let mut scan = StringScan::new(start);
+        match scan.end(cur.w) {
+            Some((end, esc)) => {
+                cur.i = end + 1;
+                Ok((start, end, esc))
+            }
+            None => {
+                self.string = scan;
+                *walk = inside(start);
+                Err(Stop::Eof)
+            }
+        }
+    }
+
+    /// Goes on with the string scan kept in `Probe::string`: its closing quote (the cursor
+    /// moves past it) and whether the body holds a backslash.
+    #[inline(always)]
+    fn string_goes_on(&mut self, cur: &mut Cur<'_>) -> Step<(usize, bool)> {
+        let (end, esc) = self.string.end(cur.w).ok_or(Stop::Eof)?;
+        cur.i = end + 1;
+        Ok((end, esc))
+    }
+
+    /// After a key (body `w[ks..ke]`) has been read: [`Probe::colon`], the walk going on from
+    /// [`Walk::Colon`] when the bytes end.
+    #[inline(always)]
+    fn after_key(
+        &mut self,
+        cur: &mut Cur<'_>,
+        walk: &mut Walk,
+        node: usize,
+        ks: usize,
+        ke: usize,
+        esc: bool,
+    ) -> Step<Walk> {
+        let colon = Walk::Colon { node, ks, ke, esc };
+        fallback(walk, colon, || self.colon(cur, node, ks, ke, esc))
     }
 
     /// After a key (body `w[ks..ke]`): its `:`; then the state for its value.
