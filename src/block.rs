@@ -3,7 +3,7 @@
 //! it needs more, carrying its state. They release nothing: the scanner, which feeds the probe
 //! piece by piece, releases the pages behind each piece.
 //!
-//! Most keys and short values close within 16 bytes: [`StringScan`] tests that case inline
+//! Most keys and short values close within 32 bytes: [`StringScan`] tests that case inline
 //! with [`wide`]'s safe 16-byte vectors. Everything longer goes to the resumable scans of
 //! [`crate::simd`] (64-byte blocks at the widest level this CPU has).
 
@@ -17,13 +17,21 @@ fn block(w: &[u8], at: usize) -> Option<u8x16> {
     Some(u8x16::new(*chunk))
 }
 
-/// The end of a string body that closes within the 16 bytes at `w[from..]` before any
-/// backslash: most keys and short values. Inlined at every call; the rest is not.
+/// The end of a string body that closes within the 32 bytes at `w[from..]` (the 16 when
+/// fewer follow) before any backslash: most keys and short values. Inlined at every call; the rest is
+/// not.
 #[inline(always)]
 fn short_string(w: &[u8], from: usize) -> Option<usize> {
-    let v = block(w, from)?;
-    let q = v.cmp_eq(u8x16::splat(b'"')).move_mask() as u32;
-    let b = v.cmp_eq(u8x16::splat(b'\\')).move_mask() as u32;
+    let marks = |v: u8x16| {
+        let q = v.cmp_eq(u8x16::splat(b'"')).move_mask() as u32;
+        let b = v.cmp_eq(u8x16::splat(b'\\')).move_mask() as u32;
+        (q, b)
+    };
+    let (mut q, mut b) = marks(block(w, from)?);
+    if q == 0 && b == 0 {
+        let (q2, b2) = block(w, from + 16).map_or((0, 0), marks);
+        (q, b) = (q2 << 16, b2 << 16);
+    }
     // The first quote comes before any backslash.
     if q != 0 && (b == 0 || q.trailing_zeros() < b.trailing_zeros()) {
         Some(from + q.trailing_zeros() as usize)

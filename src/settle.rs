@@ -236,6 +236,7 @@ impl Scanner {
 
     /// Step 1: the line's category from the probe, or `None` when the whole line is needed
     /// (only a head is at hand, and the contract needs more of it).
+    #[inline(always)]
     fn classify(&mut self, line: &Lined<'_>, release: Release<'_>) -> Option<Verdict> {
         let (probe_len, max_line, ceiling) = self.limits();
         let verdict = if self.config().selector.is_empty() {
@@ -330,6 +331,7 @@ impl Scanner {
 
     /// Step 3 for the other lines: with `validate_all`, a line within the ceiling that is not
     /// retained is validated too. Returns the verdict and whether the line was found valid.
+    #[inline(always)]
     fn validate_if_asked(&self, line: &Lined<'_>, v: Verdict) -> (Verdict, Option<bool>) {
         let asked = self.config().validate_all && line.len <= self.ceiling();
         match v {

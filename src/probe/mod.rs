@@ -59,7 +59,7 @@ type Step<T = ()> = Result<T, Stop>;
 
 struct Node {
     key: Box<[u8]>,
-    children: Vec<usize>,
+    children: Vec<Child>,
     /// With many children: key -> child, so that thousands of paths cost one lookup.
     child_map: Option<HashMap<Box<[u8]>, usize>>,
     /// With many `equals` values on rules ending here: value (lowercased unless
@@ -67,16 +67,70 @@ struct Node {
     equals_map: Option<HashMap<Box<[u8]>, usize>>,
     /// Rules whose path ends here.
     rules: Vec<usize>,
+    /// The lengths a string value must have to possibly match a rule ending here: bit `n` for
+    /// an `equals` value of `n` bytes (bit 63 for 63 and more), every bit with a `contains`
+    /// rule. Most values are ruled out by this test alone.
+    lengths: u64,
     /// Rules whose path ends here or below.
     subtree: Vec<usize>,
+}
+
+/// A node's child as its parent looks it up: the key's length and first eight bytes in one
+/// word, so that most keys of a line are told apart by two compares, without reading the
+/// child's node.
+#[derive(Clone, Copy)]
+struct Child {
+    len: usize,
+    head: u64,
+    node: usize,
+}
+
+/// The first eight bytes of `key` (zero-padded) as a little-endian word.
+#[inline(always)]
+fn head(key: &[u8]) -> u64 {
+    if let Some(word) = key.first_chunk::<8>() {
+        return u64::from_le_bytes(*word);
+    }
+    let mut word = 0;
+    for (i, &b) in key.iter().enumerate() {
+        word |= u64::from(b) << (8 * i);
+    }
+    word
+}
+
+/// The head of the key `w[s..e]`, read as one word when eight bytes of `w` follow `s`.
+#[inline(always)]
+fn head_at(w: &[u8], s: usize, e: usize) -> u64 {
+    let len = e - s;
+    match w.get(s..).and_then(|rest| rest.first_chunk::<8>()) {
+        Some(word) if len < 8 => u64::from_le_bytes(*word) & ((1u64 << (8 * len)) - 1),
+        Some(word) => u64::from_le_bytes(*word),
+        None => head(&w[s..e]),
+    }
 }
 
 /// Children or values over this many are looked up in a hash map rather than one by one.
 const MAP_OVER: usize = 8;
 
+/// The bit of [`Node::lengths`] for a value of `len` bytes.
+#[inline(always)]
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
 impl Node {
     /// Builds the map of the `equals` values of the rules ending here, when there are many.
     fn index(&mut self, rules: &[CompiledRule]) {
+        for &r in &self.rules {
+            self.lengths |= match rules[r].contains {
+                true => !0,
+                false => rules[r]
+                    .needles
+                    .iter()
+                    .map(|n| length_bit(n.len()))
+                    .fold(0, |a, b| a | b),
+            };
+        }
         let equals = self.rules.iter().filter(|&&r| !rules[r].contains);
         let values: usize = equals.clone().map(|&r| rules[r].needles.len()).sum();
         if values > MAP_OVER {
@@ -141,6 +195,7 @@ impl Probe {
             child_map: None,
             equals_map: None,
             rules: Vec::new(),
+            lengths: 0,
             subtree: Vec::new(),
         }];
         let mut rules = Vec::new();
@@ -160,10 +215,15 @@ impl Probe {
                             child_map: None,
                             equals_map: None,
                             rules: Vec::new(),
+                            lengths: 0,
                             subtree: Vec::new(),
                         });
                         let c = nodes.len() - 1;
-                        nodes[at].children.push(c);
+                        nodes[at].children.push(Child {
+                            len: seg.len(),
+                            head: head(seg.as_bytes()),
+                            node: c,
+                        });
                         edges.insert((at, seg.as_bytes()), c);
                         c
                     }
@@ -207,7 +267,7 @@ impl Probe {
                 let map = nodes[i]
                     .children
                     .iter()
-                    .map(|&c| (nodes[c].key.clone(), c))
+                    .map(|c| (nodes[c.node].key.clone(), c.node))
                     .collect();
                 nodes[i].child_map = Some(map);
             }
@@ -272,23 +332,33 @@ impl Probe {
         if self.nodes[node].children.is_empty() {
             return Ok(None);
         }
-        let key: &[u8] = if esc {
+        let (key, head): (&[u8], u64) = if esc {
             unescape(&w[s..e], &mut self.unescaped)
                 .map_err(|(at, what)| self.syntax(s + at, what))?;
-            &self.unescaped
+            (&self.unescaped, head(&self.unescaped))
         } else {
-            &w[s..e]
+            (&w[s..e], head_at(w, s, e))
         };
         if let Some(map) = &self.nodes[node].child_map {
             return Ok(map.get(key).copied());
         }
-        // Keys are short: an inline comparison beats a call to memcmp.
-        let same = |k: &[u8]| k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b);
-        Ok(self.nodes[node]
+        // Keys are short: the length and the first eight bytes decide most of them; the rest
+        // of a longer key is compared inline (shorter than a call to memcmp).
+        let nodes = &self.nodes;
+        let same = |c: &Child| {
+            c.len == key.len()
+                && c.head == head
+                && (c.len <= 8
+                    || nodes[c.node].key[8..]
+                        .iter()
+                        .zip(&key[8..])
+                        .all(|(a, b)| a == b))
+        };
+        Ok(nodes[node]
             .children
             .iter()
-            .copied()
-            .find(|&c| same(&self.nodes[c].key)))
+            .find(|c| same(c))
+            .map(|c| c.node))
     }
 
     /// Compares the string `w[s..e]` with the rules ending at node `c`.
@@ -330,7 +400,7 @@ impl Probe {
             }
             let hit = if !rule.contains {
                 if *case_sensitive {
-                    rule.needles.iter().any(|n| **n == *text)
+                    rule.needles.iter().any(|n| same(n, text))
                 } else {
                     rule.needles.iter().any(|n| n.eq_ignore_ascii_case(text))
                 }
@@ -392,6 +462,29 @@ impl Probe {
         }
         self.check()
     }
+}
+
+/// `a == b` for the short strings rules compare (keys, event types), a word at a time and
+/// inline rather than through a call to memcmp.
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    if n < 8 {
+        return a == b;
+    }
+    // Whole words, then the last eight bytes (overlapping the words before).
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
 }
 
 /// `text` ASCII-lowercased in `buf`, lowering it only the first time (`done`).

@@ -203,6 +203,48 @@ fn matched_value_keeps_spelling() {
     assert!(std::str::from_utf8(p.matched_value()).is_ok());
 }
 
+/// Keys and values are told apart by their length and first eight bytes first, then the
+/// rest: a single differing byte anywhere, or one byte more or less, never matches, for keys
+/// and values of every length around the word size and past the 63-byte length bucket.
+#[test]
+fn keys_and_values_differing_in_one_byte_never_match() {
+    let text = |n: usize| -> String { (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect() };
+    for n in [1, 2, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 62, 63, 64, 70] {
+        let (key, value) = (text(n), text(n).to_uppercase());
+        let path = format!("{key}.{key}");
+        for case_sensitive in [false, true] {
+            let sel = Selector::new().equals(&path, [value.as_str()]).unwrap();
+            let mut p = Probe::new(&sel, case_sensitive);
+            let line = |k: &str, v: &str| format!(r#"{{"{k}":{{"{k}":"{v}"}}}}"#);
+            assert!(retained(exact(&mut p, &line(&key, &value))), "{n}");
+            let lower = value.to_lowercase();
+            assert_eq!(
+                retained(exact(&mut p, &line(&key, &lower))),
+                !case_sensitive,
+                "{n}"
+            );
+            for at in 0..n {
+                let mut k = key.clone().into_bytes();
+                k[at] = b'_';
+                let k = String::from_utf8(k).unwrap();
+                assert!(!retained(exact(&mut p, &line(&k, &value))), "key {k}");
+                let mut v = value.clone().into_bytes();
+                v[at] = b'_';
+                let v = String::from_utf8(v).unwrap();
+                assert!(!retained(exact(&mut p, &line(&key, &v))), "value {v}");
+            }
+            for (k, v) in [
+                (format!("{key}x"), value.clone()),
+                (key[..n - 1].to_string(), value.clone()),
+                (key.clone(), format!("{value}X")),
+                (key.clone(), value[..n - 1].to_string()),
+            ] {
+                assert!(!retained(exact(&mut p, &line(&k, &v))), "{k}: {v}");
+            }
+        }
+    }
+}
+
 /// Thousands of values on one path and thousands of paths (looked up through hash maps)
 /// give what the rules give one by one: the first rule that matches.
 #[test]

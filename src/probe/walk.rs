@@ -96,7 +96,11 @@ impl Cur<'_> {
 
     #[inline]
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.w.get(self.i) {
+        // Compact JSON has none: one compare says so.
+        while let Some(&b) = self.w.get(self.i)
+            && b <= b' '
+            && matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+        {
             self.i += 1;
         }
     }
@@ -374,7 +378,8 @@ impl Probe {
     /// Decides the rules at trie node `child` (and below) from its string value `w[s..e]`.
     #[inline(always)]
     fn string_value(&mut self, w: &[u8], child: usize, s: usize, e: usize, esc: bool) -> Step {
-        if !self.nodes[child].rules.is_empty() {
+        // An unescaped body is as long as its text: a length no rule here has cannot match.
+        if esc || self.nodes[child].lengths & super::length_bit(e - s) != 0 {
             self.compare(w, s, e, esc, child)?;
         }
         self.fail_subtree(child)
