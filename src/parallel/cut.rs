@@ -75,20 +75,24 @@ const FOLIO_MAX: usize = 2 << 20;
 /// a folio resident until the whole line is done (measured: 48 MiB on 700 MiB lines searched
 /// in 2 MiB pieces).
 pub(super) fn search(data: &[u8], from: usize, to: usize, pager: &mut Pager<'_>) -> Option<usize> {
+    let tail = data.len().min(to + FOLIO_MAX);
     let mut at = from;
-    let mut found = None;
     while at < to {
         let stop = to.min(at + SEARCH_CHUNK);
         if let Some(i) = memchr(b'\n', &data[at..stop]) {
             pager.release_range(from, at + i);
-            found = Some(at + i);
-            break;
+            pager.release_range(to, tail);
+            return Some(at + i);
         }
-        pager.release_range(at, stop);
+        // The last step releases the folio past the piece in the same call: every release
+        // that unmaps pages interrupts the cores running the scan's other threads.
+        pager.release_range(at, if stop == to { tail } else { stop });
         at = stop;
     }
-    pager.release_range(to, data.len().min(to + FOLIO_MAX));
-    found
+    if from == to {
+        pager.release_range(to, tail);
+    }
+    None
 }
 
 /// A giant line's LF being searched by the workers, piece by piece.
