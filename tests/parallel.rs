@@ -332,6 +332,48 @@ fn chunks_over_the_record_budget() {
     assert!(calls[0] == calls[1]);
 }
 
+/// Workers copy the retained lines of a chunk for the calling thread up to a budget
+/// (256 KiB) and record the rest by offset: chunks that retain several MiB of distinct lines
+/// of every size hand on each one's own bytes, in order, past the budget too.
+#[test]
+fn retained_lines_copied_and_not() {
+    let mut data = Vec::new();
+    for i in 0..40_000usize {
+        let pad = "p".repeat(i * 7919 % 600);
+        data.extend_from_slice(
+            format!("{{\"type\":\"error\",\"n\":{i},\"pad\":\"{pad}\"}}\n").as_bytes(),
+        );
+        if i % 5 == 0 {
+            data.extend_from_slice(format!("{{\"type\":\"x\",\"n\":{i}}}\n").as_bytes());
+        }
+    }
+    let sel = || Selector::new().equals("type", ["error"]).unwrap();
+    let scan = |threads: usize| {
+        let mut sink = Record {
+            calls: vec![],
+            stop_at: usize::MAX,
+        };
+        Scanner::builder()
+            .select(sel())
+            .threads(threads)
+            .chunk_size(3 << 20)
+            .build()
+            .unwrap()
+            .scan_slice(&data, &mut sink)
+            .unwrap();
+        sink.calls
+    };
+    let seq = scan(1);
+    assert_eq!(seq.len(), 40_001);
+    for threads in [2, 3] {
+        let par = scan(threads);
+        assert_eq!(par.len(), seq.len());
+        for (a, b) in seq.iter().zip(&par) {
+            assert_eq!(a, b, "{threads} threads");
+        }
+    }
+}
+
 /// `Summarizer::threads`: the summary of a Codex transcript larger than a chunk (with
 /// invalid and unclassified lines) is the sequential one.
 #[test]

@@ -8,14 +8,18 @@
 //! nothing). A giant line is not searched again: the worker that settles the chunk is told
 //! that no LF lies between the nominal cut and the chunk's last byte. Workers, each with a
 //! scanner of its own, settle the lines of a chunk with the same [`Scanner::settle`] as the sequential scan, into a private
-//! recording sink: what the real sink would have been told (retained lines as offsets and
-//! lengths, dropped, malformed and unclassified lines), with line numbers relative to the
-//! chunk, and the chunk's counts. The calling thread takes the chunks back in file order,
+//! recording sink: what the real sink would have been told (retained lines, copied up to
+//! [`record::COPY_BUDGET`] bytes a chunk and past it as offsets and lengths; dropped,
+//! malformed and unclassified lines), with line numbers relative to the chunk, and the
+//! chunk's counts. (The copies spare the calling thread mapping again the pages the worker
+//! has released, and releasing them once more: every release that unmaps pages interrupts
+//! the other cores.) The calling thread takes the chunks back in file order,
 //! corrects the line numbers by the lines of the chunks before, and makes the real sink
 //! calls: retained lines become [`Event`]s again there, in order, so decoding stays lazy and
 //! the sink never leaves the calling thread.
 //!
-//! Bounds: at most [`IN_FLIGHT_PER_THREAD`] chunks per worker are cut and not yet merged;
+//! Bounds: at most [`IN_FLIGHT_PER_THREAD`] chunks per worker are cut and not yet merged
+//! (with their copies, at most [`record::COPY_BUDGET`] bytes each);
 //! workers release the pages behind them and their whole chunk when done, the calling thread
 //! releases behind the lines it hands on; a worker whose records of one chunk exceed
 //! [`RECORD_BUDGET`] (a chunk of tiny malformed lines) stops there, and the calling thread
@@ -84,6 +88,8 @@ struct Chunk {
     /// Their counts (the logs are rebuilt from `recs`).
     report: Report,
     recs: Vec<Rec>,
+    /// The bytes of the retained lines recorded as copied.
+    copies: Vec<u8>,
 }
 
 enum Msg {
@@ -158,6 +164,7 @@ fn work(
             lines: reached.lines,
             report,
             recs: recorder.recs,
+            copies: recorder.copies,
         };
         if done.send(Msg::Done(Box::new(chunk))).is_err() {
             return;
@@ -201,16 +208,25 @@ impl Merge<'_> {
             return Err(e.into());
         }
         let base = self.base;
+        let mut copies = &c.copies[..];
         for rec in c.recs {
             let (go, number) = match rec {
                 Rec::Retained {
                     number,
                     offset,
                     len,
+                    copied,
                 } => {
-                    let o = offset as usize;
+                    let (o, len) = (offset as usize, len as usize);
                     self.pager.release_before(o);
-                    let line = Line::new(base + number, offset, &data[o..o + len as usize]);
+                    let bytes = if copied {
+                        let (bytes, rest) = copies.split_at(len);
+                        copies = rest;
+                        bytes
+                    } else {
+                        &data[o..o + len]
+                    };
+                    let line = Line::new(base + number, offset, bytes);
                     let mut event = Event::new(line, &mut scanner.decoder);
                     // As in the sequential scan: a sink that failed because the file shrank
                     // under the line fails with the error that says so.

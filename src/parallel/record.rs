@@ -18,11 +18,27 @@ pub(super) fn passed<'d>(data: &'d [u8], at: &(u64, u64, u64), category: Categor
 
 /// One sink call a worker recorded, with its line number relative to the chunk.
 pub(super) enum Rec {
-    Retained { number: u64, offset: u64, len: u64 },
+    /// A retained line; `copied`: its bytes are next in [`Recorder::copies`].
+    Retained {
+        number: u64,
+        offset: u64,
+        len: u64,
+        copied: bool,
+    },
     Dropped(Box<Dropped>),
     Malformed(Box<Malformed>),
-    Unclassified { number: u64, offset: u64, len: u64 },
+    Unclassified {
+        number: u64,
+        offset: u64,
+        len: u64,
+    },
 }
+
+/// A worker copies the retained lines of a chunk, in order, up to this many bytes: the
+/// calling thread hands them on from the copies, so it neither maps again the pages the
+/// worker released nor releases them once more (each release that unmaps pages interrupts
+/// the other cores); past it, retained lines are handed on from the mapping.
+pub(super) const COPY_BUDGET: usize = 256 << 10;
 
 /// The workers' sink: records the calls, in order.
 #[derive(Default)]
@@ -30,6 +46,8 @@ pub(super) struct Recorder {
     pub(super) recs: Vec<Rec>,
     /// About how many bytes the records take.
     pub(super) bytes: usize,
+    /// The bytes of the retained lines recorded as `copied`, one after the other.
+    pub(super) copies: Vec<u8>,
 }
 
 impl Recorder {
@@ -45,10 +63,16 @@ impl Sink for Recorder {
 
     fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, crate::Error> {
         let line = event.line();
+        let bytes = line.bytes();
+        let copied = self.copies.len() + bytes.len() <= COPY_BUDGET;
+        if copied {
+            self.copies.extend_from_slice(bytes);
+        }
         let rec = Rec::Retained {
             number: line.number(),
             offset: line.offset(),
-            len: line.len() as u64,
+            len: bytes.len() as u64,
+            copied,
         };
         self.push(rec, 0)
     }
