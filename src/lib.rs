@@ -213,6 +213,7 @@ mod error;
 mod events;
 mod follow;
 mod lines;
+mod mapped_lines;
 mod parallel;
 mod passed;
 mod probe;

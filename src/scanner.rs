@@ -4,17 +4,16 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use memchr::memchr;
-
 use crate::decode::Decoder;
 use crate::error::{ConfigError, Error};
-use crate::lines::{content_end, first_line_start};
+use crate::lines::first_line_start;
+use crate::mapped_lines::{Found, search_lf};
 use crate::probe::{Outcome, Probe};
 use crate::report::Report;
 use crate::select::Selector;
 pub(crate) use crate::settle::{At, Body, Settled};
 use crate::sink::Sink;
-use crate::source::{self, Pager, RELEASE_STEP};
+use crate::source::{self, Pager};
 
 /// Default `probe`: 4 KiB.
 pub const DEFAULT_PROBE: usize = 4 << 10;
@@ -23,9 +22,6 @@ pub const DEFAULT_MAX_LINE: usize = 16 << 20;
 /// Default `ceiling`: 64 MiB.
 pub const DEFAULT_CEILING: usize = 64 << 20;
 
-/// The end of a line is searched for in chunks of this size, releasing the pages behind each
-/// chunk.
-const SEARCH_CHUNK: usize = 4 << 20;
 /// Progress is reported about this often (in bytes).
 const PROGRESS_STEP: usize = 16 << 20;
 
@@ -431,49 +427,25 @@ impl Scanner {
             }
             number += 1;
             let start = pos;
-            // Find the LF in chunks, releasing the pages behind each chunk: a giant line is
-            // never resident as a whole. (Classification below refaults the few pages it needs.)
             let known = self.one_pass(data, start, len);
-            let mut at = start;
-            let term = known.unwrap_or_else(|| {
-                loop {
-                    let stop = len.min(at + SEARCH_CHUNK);
-                    if let Some(i) = memchr(b'\n', &data[at..stop]) {
-                        break at + i;
-                    }
-                    if stop == len {
-                        break len;
-                    }
-                    at = stop;
-                    pager.release_before(at);
-                }
-            });
+            let term = known
+                .or_else(|| {
+                    search_lf(data, start, len, |_, stop| {
+                        if stop < len {
+                            pager.release_before(stop);
+                        }
+                    })
+                })
+                .unwrap_or(len);
             let has_lf = term < len;
             pos = if has_lf { term + 1 } else { len };
-            let end = content_end(data, start, term);
-            let bytes = &data[start..end];
-            let at = At {
-                number,
-                offset: start as u64,
-                len: bytes.len(),
+            let found = Found {
+                start,
+                term,
                 has_lf,
                 known_valid: known.is_some(),
             };
-            // A long line read again by the probe: release what it has gone past, in steps.
-            let mut again = start;
-            let mut release = |i: usize| {
-                if start + i >= again + RELEASE_STEP {
-                    pager.release_range(again, start + i);
-                    again = start + i;
-                }
-            };
-            let settled = self
-                .settle(&at, Body::Whole(bytes), &mut report, sink, &mut release)
-                // A sink that failed because the file shrank under the line (write(2) of a
-                // mapped line says EFAULT) fails with the error that says so.
-                .map_err(|e| pager.shrunk().map_or(e, Into::into))?;
-            // Classifying or decoding may have read pages the LF search had released.
-            pager.release_again_from(start);
+            let settled = self.settle_found(data, &found, number, pager, &mut report, sink)?;
             match settled {
                 Settled::Go => {}
                 Settled::Stop => break,
@@ -525,6 +497,3 @@ fn with_path(e: Error, path: Option<&Path>) -> Error {
         (e, _) => e,
     }
 }
-
-#[allow(dead_code)]
-const _: () = assert!(RELEASE_STEP <= SEARCH_CHUNK);

@@ -1,13 +1,9 @@
 //! Settling the lines of a chunk (or of the rest of one) with [`Scanner::settle`].
 
-use memchr::memchr;
-
-use super::SEARCH_CHUNK;
 use super::cut::Span;
-use crate::lines::content_end;
+use crate::mapped_lines::{Found, search_lf};
 use crate::report::Report;
-use crate::scanner::{At, Body, Scanner, Settled};
-use crate::settle::RELEASE_EVERY;
+use crate::scanner::{Scanner, Settled};
 use crate::sink::Sink;
 use crate::source::Pager;
 
@@ -47,44 +43,20 @@ pub(super) fn settle_lines<S: Sink>(
         let start = pos;
         let limit = span.lf_free_from.min(span.to);
         let known = scanner.one_pass(data, start, limit);
-        let mut at = start;
-        let term = known.unwrap_or_else(|| {
-            loop {
-                if at >= limit {
-                    // Past the cutter's search: the chunk's last byte ends this line.
-                    break if span.ends_lf { span.to - 1 } else { span.to };
-                }
-                let stop = limit.min(at + SEARCH_CHUNK);
-                if let Some(i) = memchr(b'\n', &data[at..stop]) {
-                    break at + i;
-                }
-                // Released at once (not at the watermark's step): several workers search at once.
-                pager.release_range(at, stop);
-                at = stop;
-            }
-        });
+        // Past the cutter's search (`limit`), the chunk's last byte ends this line. The pages
+        // searched are released at once, not at the watermark: several workers search at once.
+        let term = known
+            .or_else(|| search_lf(data, start, limit, |a, b| pager.release_range(a, b)))
+            .unwrap_or(if span.ends_lf { span.to - 1 } else { span.to });
         let has_lf = term < span.to;
         pos = if has_lf { term + 1 } else { span.to };
-        let end = content_end(data, start, term);
-        let bytes = &data[start..end];
-        let at = At {
-            number: before + lines,
-            offset: start as u64,
-            len: bytes.len(),
+        let found = Found {
+            start,
+            term,
             has_lf,
             known_valid: known.is_some(),
         };
-        // A long line read again by the probe: release what it has gone past, at every step
-        // of the probe (several workers may be in long lines at once).
-        let mut again = start;
-        let mut release = |i: usize| {
-            if start + i >= again + RELEASE_EVERY {
-                pager.release_range(again, start + i);
-                again = start + i;
-            }
-        };
-        let settled = scanner.settle(&at, Body::Whole(bytes), report, sink, &mut release)?;
-        pager.release_again_from(start);
+        let settled = scanner.settle_found(data, &found, before + lines, pager, report, sink)?;
         match settled {
             Settled::Go => {}
             Settled::Stop => {

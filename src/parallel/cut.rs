@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use memchr::memchr;
 
-use super::SEARCH_CHUNK;
+use crate::mapped_lines::search_lf;
 use crate::source::Pager;
 
 /// A chunk of the input: whole lines.
@@ -76,23 +76,20 @@ const FOLIO_MAX: usize = 2 << 20;
 /// in 2 MiB pieces).
 pub(super) fn search(data: &[u8], from: usize, to: usize, pager: &mut Pager<'_>) -> Option<usize> {
     let tail = data.len().min(to + FOLIO_MAX);
-    let mut at = from;
-    while at < to {
-        let stop = to.min(at + SEARCH_CHUNK);
-        if let Some(i) = memchr(b'\n', &data[at..stop]) {
-            pager.release_range(from, at + i);
+    // The last step releases the folio past the piece in the same call: every release that
+    // unmaps pages interrupts the cores running the scan's other threads.
+    let lf = search_lf(data, from, to, |a, b| {
+        pager.release_range(a, if b == to { tail } else { b })
+    });
+    match lf {
+        Some(lf) => {
+            pager.release_range(from, lf);
             pager.release_range(to, tail);
-            return Some(at + i);
         }
-        // The last step releases the folio past the piece in the same call: every release
-        // that unmaps pages interrupts the cores running the scan's other threads.
-        pager.release_range(at, if stop == to { tail } else { stop });
-        at = stop;
+        None if from == to => pager.release_range(to, tail),
+        None => {}
     }
-    if from == to {
-        pager.release_range(to, tail);
-    }
-    None
+    lf
 }
 
 /// A giant line's LF being searched by the workers, piece by piece.

@@ -57,10 +57,6 @@ const MAX_WORKERS: usize = 256;
 const IN_FLIGHT_PER_THREAD: usize = 2;
 /// A worker stops recording a chunk once its records take about this many bytes.
 const RECORD_BUDGET: usize = 2 << 20;
-/// LFs are searched in steps of this size, releasing the pages behind each: each release that
-/// unmaps pages costs a TLB shootdown on every core running the scan's other threads (a
-/// piece of a giant line, chunk-sized, is one step; 1 MiB steps made five releases of it).
-pub(super) const SEARCH_CHUNK: usize = 4 << 20;
 /// A worker releases the pages behind it once a chunk's worth (at most this much) has
 /// accumulated, and its whole chunk when done. Each release that unmaps pages costs a TLB
 /// shootdown on every core running the scan's other threads, an interrupt that is dear on
