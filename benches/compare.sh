@@ -14,7 +14,8 @@
 #  3. builds `spoolscan` and the `gen` example (release) and generates the inputs of SIZE bytes
 #     into target/compare/data/ (transcript, logs, events; kept and reused while the generator
 #     is unchanged).
-#  4. runs every case REPS times, the tools interleaved, each run after `cat FILE >/dev/null`,
+#  4. runs every case REPS times, the tools interleaved (each rep starting one tool further),
+#     each run after `cat FILE >/dev/null`,
 #     under `/usr/bin/time -f '%e %M'` (wall from $EPOCHREALTIME around it, peak RSS from %M):
 #       memchr     target/compare/memchr_count FILE                          (newlines)
 #       simdjson   target/compare/simdjson_select --mmap --batch B [--keep PATH=V..|--all] FILE
@@ -236,15 +237,31 @@ while IFS='|' read -r c title kind rules expected; do
     printf '%s\tjq\t%s\n' "$c" "$jq_cmd"
   } >>"$COMMANDS"
   log "case $c: $title ($(stat -c %s "$FILE") bytes)"
+  tools=()
+  ((HAVE_MEMCHR)) && tools+=(memchr)
+  ((HAVE_SIMDJSON)) && tools+=(simdjson)
+  tools+=(spoolscan spoolscan-mt)
+  for lv in "${LEVEL_LIST[@]}"; do tools+=("spoolscan-$lv"); done
+  ((HAVE_JQ)) && tools+=(jq)
   for ((rep = 1; rep <= REPS; rep++)); do
-    ((HAVE_MEMCHR)) && run_one "$c" memchr "$rep" -- "${T_MEMCHR[@]}"
-    ((HAVE_SIMDJSON)) && run_one "$c" simdjson "$rep" -- "${T_SIMDJSON[@]}"
-    run_one "$c" spoolscan "$rep" -- "${T_SPOOLSCAN[@]}"
-    run_one "$c" spoolscan-mt "$rep" -- "${T_SPOOLSCAN_MT[@]}"
-    for lv in "${LEVEL_LIST[@]}"; do
-      run_one "$c" "spoolscan-$lv" "$rep" -- env SPOOLSCAN_SIMD="$lv" "${T_SPOOLSCAN[@]/%$c-spoolscan.stats/$c-spoolscan-$lv.stats}"
+    # Each rep starts one tool further, so that no tool always runs in the same place of the
+    # round: with a fixed order (the one-thread row always right after simdjson), two runs put
+    # the one-thread transcript row 14-25% behind the same scan forced to AVX2, which a direct
+    # A/B of the two did not reproduce.
+    for ((k = 0; k < ${#tools[@]}; k++)); do
+      t=${tools[(k + rep - 1) % ${#tools[@]}]}
+      case $t in
+        memchr) run_one "$c" memchr "$rep" -- "${T_MEMCHR[@]}" ;;
+        simdjson) run_one "$c" simdjson "$rep" -- "${T_SIMDJSON[@]}" ;;
+        spoolscan) run_one "$c" spoolscan "$rep" -- "${T_SPOOLSCAN[@]}" ;;
+        spoolscan-mt) run_one "$c" spoolscan-mt "$rep" -- "${T_SPOOLSCAN_MT[@]}" ;;
+        spoolscan-*)
+          lv=${t#spoolscan-}
+          run_one "$c" "$t" "$rep" -- env SPOOLSCAN_SIMD="$lv" "${T_SPOOLSCAN[@]/%$c-spoolscan.stats/$c-spoolscan-$lv.stats}"
+          ;;
+        jq) run_one "$c" jq "$rep" -- bash -c "jq -c '$filter' \"\$1\" | wc -l" jq "$FILE" ;;
+      esac
     done
-    ((HAVE_JQ)) && run_one "$c" jq "$rep" -- bash -c "jq -c '$filter' \"\$1\" | wc -l" jq "$FILE"
   done
 done <<<"$CASE_TABLE"
 
