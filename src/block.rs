@@ -18,8 +18,8 @@ fn block(w: &[u8], at: usize) -> Option<u8x16> {
 }
 
 /// The end of a string body that closes within the 32 bytes at `w[from..]` (the 16 when
-/// fewer follow) before any backslash: most keys and short values. Inlined at every call; the rest is
-/// not.
+/// fewer follow) before any backslash: most keys and short values. Inlined at every call;
+/// the rest is not.
 #[inline(always)]
 fn short_string(w: &[u8], from: usize) -> Option<usize> {
     let marks = |v: u8x16| {

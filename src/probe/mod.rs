@@ -119,7 +119,8 @@ fn length_bit(len: usize) -> u64 {
 }
 
 impl Node {
-    /// Builds the map of the `equals` values of the rules ending here, when there are many.
+    /// Builds [`Node::lengths`] and, when the `equals` values of the rules ending here are
+    /// many, their map.
     fn index(&mut self, rules: &[CompiledRule]) {
         for &r in &self.rules {
             self.lengths |= match rules[r].contains {
