@@ -3,34 +3,55 @@
 //! scan loop and the parallel scan's workers and calling thread, so that both find, number,
 //! release and settle lines alike.
 
-use memchr::memchr;
-
 use crate::lines::content_end;
 use crate::report::Report;
 use crate::scanner::Scanner;
 use crate::settle::{At, Body, Settled};
+use crate::simd;
 use crate::sink::Sink;
 use crate::source::{Pager, RELEASE_STEP};
 
-/// A line's LF is searched for in steps of this size, the pages of each step without one
-/// released behind it: a giant line is never resident as a whole. (Each release that unmaps
-/// pages also interrupts the cores running the scan's other threads: fewer, larger steps.)
-pub(crate) const SEARCH_STEP: usize = 4 << 20;
+/// How far into a long line a scan loop goes before it releases the pages behind it: in its
+/// LF search, and as the probe reads it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Steps {
+    /// The LF is searched for `search` bytes at a time.
+    pub(crate) search: usize,
+    /// The probe's reading is released every `release` bytes.
+    pub(crate) release: usize,
+}
 
-const _: () = assert!(RELEASE_STEP <= SEARCH_STEP);
+/// The sequential scan's steps: a giant line is never resident as a whole, and few large
+/// releases keep the madvise calls cheap.
+pub(crate) const ALONE: Steps = Steps {
+    search: 4 << 20,
+    release: RELEASE_STEP,
+};
 
-/// The first LF in `data[at..limit]`, searched in steps of [`SEARCH_STEP`]; `searched(from, to)`
+/// The parallel scan's workers' steps: several may be in long lines at once, so each holds
+/// less. (Each release that unmaps pages also interrupts the cores running the scan's other
+/// threads; a worker releases its whole chunk in one call when done, and a giant line's
+/// piece with the pages past it in one call, to keep them few.)
+pub(crate) const SHARED: Steps = Steps {
+    search: 1 << 20,
+    release: 1 << 20,
+};
+
+const _: () = assert!(RELEASE_STEP <= ALONE.search);
+
+/// The first LF in `data[at..limit]`, searched `step` bytes at a time; `searched(from, to)`
 /// is told each step `data[from..to]` that holds none, to release its pages.
 #[inline]
 pub(crate) fn search_lf(
     data: &[u8],
     mut at: usize,
     limit: usize,
+    step: usize,
     mut searched: impl FnMut(usize, usize),
 ) -> Option<usize> {
     while at < limit {
-        let stop = limit.min(at + SEARCH_STEP);
-        if let Some(i) = memchr(b'\n', &data[at..stop]) {
+        let stop = limit.min(at + step);
+        if let Some(i) = simd::find_lf(&data[at..stop]) {
             return Some(at + i);
         }
         searched(at, stop);
@@ -41,6 +62,8 @@ pub(crate) fn search_lf(
 
 /// A line a scan loop found in `data`.
 pub(crate) struct Found {
+    /// Its 1-based number.
+    pub(crate) number: u64,
     /// Its first byte.
     pub(crate) start: usize,
     /// Its LF, or the end of the input (or of a chunk's last line without LF).
@@ -52,15 +75,15 @@ pub(crate) struct Found {
 }
 
 impl Scanner {
-    /// Settles the line `found` of `data` as line `number` ([`Scanner::settle`], without its
-    /// CR), releasing the pages of a long line as its classification goes past them, and
-    /// again those it read behind the pager's watermark.
+    /// Settles the line `found` of `data` ([`Scanner::settle`], without its
+    /// CR), releasing the pages of a long line as its classification goes past them (every
+    /// `steps.release` bytes), and again those it read behind the pager's watermark.
     #[inline]
     pub(crate) fn settle_found<S: Sink>(
         &mut self,
         data: &[u8],
         found: &Found,
-        number: u64,
+        steps: Steps,
         pager: &mut Pager<'_>,
         report: &mut Report,
         sink: &mut S,
@@ -68,7 +91,7 @@ impl Scanner {
         let start = found.start;
         let bytes = &data[start..content_end(data, start, found.term)];
         let at = At {
-            number,
+            number: found.number,
             offset: start as u64,
             len: bytes.len(),
             has_lf: found.has_lf,
@@ -78,7 +101,7 @@ impl Scanner {
         // once, not at the watermark: other workers may be in long lines too).
         let mut again = start;
         let mut release = |i: usize| {
-            if start + i >= again + RELEASE_STEP {
+            if start + i >= again + steps.release {
                 pager.release_range(again, start + i);
                 again = start + i;
             }
@@ -100,23 +123,24 @@ mod tests {
 
     #[test]
     fn search_lf_reports_each_step_without_one() {
-        let mut data = vec![b'x'; 2 * SEARCH_STEP + 100];
+        const STEP: usize = 1000;
+        let mut data = vec![b'x'; 2 * STEP + 100];
         let mut steps = vec![];
         assert_eq!(
-            search_lf(&data, 5, data.len(), |a, b| steps.push((a, b))),
+            search_lf(&data, 5, data.len(), STEP, |a, b| steps.push((a, b))),
             None
         );
         let len = data.len();
-        let want = [(5, 5 + SEARCH_STEP), (5 + SEARCH_STEP, 5 + 2 * SEARCH_STEP)];
+        let want = [(5, 5 + STEP), (5 + STEP, 5 + 2 * STEP)];
         assert_eq!(steps[..2], want);
-        assert_eq!(steps[2], (5 + 2 * SEARCH_STEP, len));
-        data[SEARCH_STEP + 7] = b'\n';
+        assert_eq!(steps[2], (5 + 2 * STEP, len));
+        data[STEP + 7] = b'\n';
         steps.clear();
-        let lf = search_lf(&data, 5, data.len(), |a, b| steps.push((a, b)));
-        assert_eq!(lf, Some(SEARCH_STEP + 7));
-        assert_eq!(steps, [(5, 5 + SEARCH_STEP)]);
+        let lf = search_lf(&data, 5, data.len(), STEP, |a, b| steps.push((a, b)));
+        assert_eq!(lf, Some(STEP + 7));
+        assert_eq!(steps, [(5, 5 + STEP)]);
         // Nothing past `limit` is searched.
-        assert_eq!(search_lf(&data, 5, SEARCH_STEP + 7, |_, _| {}), None);
-        assert_eq!(search_lf(&data, 9, 9, |_, _| panic!("no step")), None);
+        assert_eq!(search_lf(&data, 5, STEP + 7, STEP, |_, _| {}), None);
+        assert_eq!(search_lf(&data, 9, 9, STEP, |_, _| panic!("no step")), None);
     }
 }

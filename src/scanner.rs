@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::decode::Decoder;
 use crate::error::{ConfigError, Error};
 use crate::lines::first_line_start;
-use crate::mapped_lines::{Found, search_lf};
+use crate::mapped_lines::{ALONE, Found, search_lf};
 use crate::probe::{Outcome, Probe};
 use crate::report::Report;
 use crate::select::Selector;
@@ -430,7 +430,7 @@ impl Scanner {
             let known = self.one_pass(data, start, len);
             let term = known
                 .or_else(|| {
-                    search_lf(data, start, len, |_, stop| {
+                    search_lf(data, start, len, ALONE.search, |_, stop| {
                         if stop < len {
                             pager.release_before(stop);
                         }
@@ -440,12 +440,13 @@ impl Scanner {
             let has_lf = term < len;
             pos = if has_lf { term + 1 } else { len };
             let found = Found {
+                number,
                 start,
                 term,
                 has_lf,
                 known_valid: known.is_some(),
             };
-            let settled = self.settle_found(data, &found, number, pager, &mut report, sink)?;
+            let settled = self.settle_found(data, &found, ALONE, pager, &mut report, sink)?;
             match settled {
                 Settled::Go => {}
                 Settled::Stop => break,

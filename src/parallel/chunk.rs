@@ -1,7 +1,7 @@
 //! Settling the lines of a chunk (or of the rest of one) with [`Scanner::settle`].
 
 use super::cut::Span;
-use crate::mapped_lines::{Found, search_lf};
+use crate::mapped_lines::{Found, SHARED, search_lf};
 use crate::report::Report;
 use crate::scanner::{Scanner, Settled};
 use crate::sink::Sink;
@@ -46,17 +46,22 @@ pub(super) fn settle_lines<S: Sink>(
         // Past the cutter's search (`limit`), the chunk's last byte ends this line. The pages
         // searched are released at once, not at the watermark: several workers search at once.
         let term = known
-            .or_else(|| search_lf(data, start, limit, |a, b| pager.release_range(a, b)))
+            .or_else(|| {
+                search_lf(data, start, limit, SHARED.search, |a, b| {
+                    pager.release_range(a, b)
+                })
+            })
             .unwrap_or(if span.ends_lf { span.to - 1 } else { span.to });
         let has_lf = term < span.to;
         pos = if has_lf { term + 1 } else { span.to };
         let found = Found {
+            number: before + lines,
             start,
             term,
             has_lf,
             known_valid: known.is_some(),
         };
-        let settled = scanner.settle_found(data, &found, before + lines, pager, report, sink)?;
+        let settled = scanner.settle_found(data, &found, SHARED, pager, report, sink)?;
         match settled {
             Settled::Go => {}
             Settled::Stop => {

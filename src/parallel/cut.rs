@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use memchr::memchr;
-
-use crate::mapped_lines::search_lf;
+use crate::mapped_lines::{SHARED, search_lf};
+use crate::simd;
 use crate::source::Pager;
 
 /// A chunk of the input: whole lines.
@@ -44,7 +43,7 @@ pub(super) fn cut(data: &[u8], from: usize, chunk: usize) -> Cut {
         });
     }
     let window = len.min(nominal + WINDOW.min(chunk));
-    match memchr(b'\n', &data[nominal..window]) {
+    match simd::find_lf(&data[nominal..window]) {
         Some(i) => Cut::Chunk(Span {
             from,
             to: nominal + i + 1,
@@ -78,7 +77,7 @@ pub(super) fn search(data: &[u8], from: usize, to: usize, pager: &mut Pager<'_>)
     let tail = data.len().min(to + FOLIO_MAX);
     // The last step releases the folio past the piece in the same call: every release that
     // unmaps pages interrupts the cores running the scan's other threads.
-    let lf = search_lf(data, from, to, |a, b| {
+    let lf = search_lf(data, from, to, SHARED.search, |a, b| {
         pager.release_range(a, if b == to { tail } else { b })
     });
     match lf {

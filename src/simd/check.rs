@@ -3,7 +3,7 @@
 //! separate crate, can call it.
 
 use super::scan::{Container, Found, Str, skip_container_at, string_end_at};
-use super::{Carry, Index, Kernel, Level, block_at, portable, scalar};
+use super::{Carry, Index, Kernel, Level, block_at, find_lf_at, portable, scalar};
 use crate::validate::{check_at, line_at, precise_at};
 
 /// Runs the SIMD primitives at every supported level over `data` (the whole of it, and from
@@ -46,6 +46,14 @@ pub fn check_levels(data: &[u8]) {
                 line_at(level, &data[from..]),
                 one,
                 "{level:?} one pass from {from}"
+            );
+        }
+        let lf = memchr::memchr(b'\n', &data[from..]);
+        for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {
+            assert_eq!(
+                find_lf_at(level, &data[from..]),
+                lf,
+                "{level:?} LF from {from}"
             );
         }
         for level in Level::ALL.into_iter().filter(|l| l.is_supported()) {

@@ -36,11 +36,13 @@ mod utf8;
 pub(crate) mod x86;
 
 mod check;
+mod lf;
 mod scan;
 #[cfg(test)]
 mod tests;
 
 pub use check::check_levels;
+pub(crate) use lf::{find_lf, find_lf_at};
 pub(crate) use scan::{Container, Found, Mismatch, Str, skip_container, string_end};
 
 /// One bit per byte of a 64-byte block (bit `i` is byte `i`), for each class of byte the
