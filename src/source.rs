@@ -194,11 +194,18 @@ impl Mapped {
 
     /// The error to end the scan with when the file shrank under the mapping (the SIGBUS
     /// guard caught a read past its new end), else `None`.
+    #[inline]
     pub(crate) fn shrunk(&self) -> Option<Error> {
         let i = self.slot?;
         if !FAULTED[i].load(Ordering::Acquire) {
             return None;
         }
+        self.shrunk_error()
+    }
+
+    /// [`Mapped::shrunk`]'s error, once the guard has flagged the mapping.
+    #[cold]
+    fn shrunk_error(&self) -> Option<Error> {
         let now = self
             .file
             .as_ref()

@@ -213,8 +213,16 @@ impl Level {
         self <= level() || self.is_supported()
     }
 
+    #[inline(always)]
     fn from_u8(v: u8) -> Option<Level> {
-        Level::ALL.into_iter().find(|l| *l as u8 == v)
+        // A match, not a search of `ALL`: it runs at every dispatch.
+        match v {
+            1 => Some(Level::Scalar),
+            2 => Some(Level::Portable),
+            3 => Some(Level::Avx2),
+            4 => Some(Level::Avx512),
+            _ => None,
+        }
     }
 }
 
