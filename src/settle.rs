@@ -23,6 +23,7 @@ pub(crate) type Release<'r> = &'r mut dyn FnMut(usize);
 
 /// Classifies the line (or its first bytes) `window` with `probe`, feeding it a piece of
 /// [`RELEASE_EVERY`] bytes at a time and telling `release` the end of each piece read.
+#[inline]
 fn classify_in_pieces(
     probe: &mut Probe,
     window: &[u8],
