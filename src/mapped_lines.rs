@@ -3,7 +3,6 @@
 //! scan loop and the parallel scan's workers and calling thread, so that both find, number,
 //! release and settle lines alike.
 
-use crate::lines::content_end;
 use crate::report::Report;
 use crate::scanner::Scanner;
 use crate::settle::{At, Body, Settled};
@@ -60,43 +59,22 @@ pub(crate) fn search_lf(
     None
 }
 
-/// A line a scan loop found in `data`.
-pub(crate) struct Found {
-    /// Its 1-based number.
-    pub(crate) number: u64,
-    /// Its first byte.
-    pub(crate) start: usize,
-    /// Its LF, or the end of the input (or of a chunk's last line without LF).
-    pub(crate) term: usize,
-    /// Whether `term` is an LF.
-    pub(crate) has_lf: bool,
-    /// Whether the pass that found the LF also found the line valid JSON.
-    pub(crate) known_valid: bool,
-}
-
 impl Scanner {
-    /// Settles the line `found` of `data` ([`Scanner::settle`], without its
-    /// CR), releasing the pages of a long line as its classification goes past them (every
-    /// `steps.release` bytes), and again those it read behind the pager's watermark.
+    /// Settles the line `at` of `data` ([`Scanner::settle`]), releasing the pages of a long
+    /// line as its classification goes past them (every `steps.release` bytes), and again
+    /// those it read behind the pager's watermark.
     #[inline]
     pub(crate) fn settle_found<S: Sink>(
         &mut self,
         data: &[u8],
-        found: &Found,
+        at: &At,
         steps: Steps,
         pager: &mut Pager<'_>,
         report: &mut Report,
         sink: &mut S,
     ) -> Result<Settled, S::Error> {
-        let start = found.start;
-        let bytes = &data[start..content_end(data, start, found.term)];
-        let at = At {
-            number: found.number,
-            offset: start as u64,
-            len: bytes.len(),
-            has_lf: found.has_lf,
-            known_valid: found.known_valid,
-        };
+        let start = at.offset as usize;
+        let bytes = &data[start..start + at.len];
         // A long line read again by the probe: release what it has gone past, in steps (at
         // once, not at the watermark: other workers may be in long lines too).
         let mut again = start;
@@ -107,7 +85,7 @@ impl Scanner {
             }
         };
         let settled = self
-            .settle(&at, Body::Whole(bytes), report, sink, &mut release)
+            .settle(at, Body::Whole(bytes), report, sink, &mut release)
             // A sink that failed because the file shrank under the line (write(2) of a
             // mapped line says EFAULT) fails with the error that says so.
             .map_err(|e| pager.shrunk().map_or(e, Into::into))?;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use crate::decode::Decoder;
 use crate::error::{ConfigError, Error};
-use crate::lines::first_line_start;
-use crate::mapped_lines::{ALONE, Found, search_lf};
+use crate::lines::{content_end, first_line_start};
+use crate::mapped_lines::{ALONE, search_lf};
 use crate::probe::{Outcome, Probe};
 use crate::report::Report;
 use crate::select::Selector;
@@ -439,14 +439,14 @@ impl Scanner {
                 .unwrap_or(len);
             let has_lf = term < len;
             pos = if has_lf { term + 1 } else { len };
-            let found = Found {
+            let at = At {
                 number,
-                start,
-                term,
+                offset: start as u64,
+                len: content_end(data, start, term) - start,
                 has_lf,
                 known_valid: known.is_some(),
             };
-            let settled = self.settle_found(data, &found, ALONE, pager, &mut report, sink)?;
+            let settled = self.settle_found(data, &at, ALONE, pager, &mut report, sink)?;
             match settled {
                 Settled::Go => {}
                 Settled::Stop => break,

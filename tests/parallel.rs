@@ -306,28 +306,31 @@ fn a_sink_that_stops_stops_the_scan() {
     assert_eq!((rb.lines, rb.skipped, rb.retained), (1001, 1000, 1));
 }
 
+/// Every sink call of a scan of `data` that keeps `type=error`, with `threads` and `chunk`.
+fn errors_kept(data: &[u8], threads: usize, chunk: usize) -> Vec<Call> {
+    let mut sink = Record {
+        calls: vec![],
+        stop_at: usize::MAX,
+    };
+    Scanner::builder()
+        .select(Selector::new().equals("type", ["error"]).unwrap())
+        .threads(threads)
+        .chunk_size(chunk)
+        .build()
+        .unwrap()
+        .scan_slice(data, &mut sink)
+        .unwrap();
+    sink.calls
+}
+
 /// Chunks of tiny malformed lines fill a worker's record budget: the calling thread settles
 /// the rest of those chunks itself, and the calls and report are still the sequential ones.
 #[test]
 fn chunks_over_the_record_budget() {
     let data = b"x\n{\"type\":\"error\"}\n".repeat(300_000);
-    let sel = || Selector::new().equals("type", ["error"]).unwrap();
-    let mut calls = vec![];
-    for threads in [1, 3] {
-        let mut sink = Record {
-            calls: vec![],
-            stop_at: usize::MAX,
-        };
-        Scanner::builder()
-            .select(sel())
-            .threads(threads)
-            .chunk_size(4 << 20)
-            .build()
-            .unwrap()
-            .scan_slice(&data, &mut sink)
-            .unwrap();
-        calls.push(sink.calls);
-    }
+    let calls: Vec<_> = [1, 3]
+        .map(|threads| errors_kept(&data, threads, 4 << 20))
+        .into();
     assert_eq!(calls[0].len(), 600_001);
     assert!(calls[0] == calls[1]);
 }
@@ -347,22 +350,7 @@ fn retained_lines_copied_and_not() {
             data.extend_from_slice(format!("{{\"type\":\"x\",\"n\":{i}}}\n").as_bytes());
         }
     }
-    let sel = || Selector::new().equals("type", ["error"]).unwrap();
-    let scan = |threads: usize| {
-        let mut sink = Record {
-            calls: vec![],
-            stop_at: usize::MAX,
-        };
-        Scanner::builder()
-            .select(sel())
-            .threads(threads)
-            .chunk_size(3 << 20)
-            .build()
-            .unwrap()
-            .scan_slice(&data, &mut sink)
-            .unwrap();
-        sink.calls
-    };
+    let scan = |threads: usize| errors_kept(&data, threads, 3 << 20);
     let seq = scan(1);
     assert_eq!(seq.len(), 40_001);
     for threads in [2, 3] {

@@ -1,9 +1,10 @@
 //! Settling the lines of a chunk (or of the rest of one) with [`Scanner::settle`].
 
 use super::cut::Span;
-use crate::mapped_lines::{Found, SHARED, search_lf};
+use crate::lines::content_end;
+use crate::mapped_lines::{SHARED, search_lf};
 use crate::report::Report;
-use crate::scanner::{Scanner, Settled};
+use crate::scanner::{At, Scanner, Settled};
 use crate::sink::Sink;
 use crate::source::Pager;
 
@@ -54,14 +55,14 @@ pub(super) fn settle_lines<S: Sink>(
             .unwrap_or(if span.ends_lf { span.to - 1 } else { span.to });
         let has_lf = term < span.to;
         pos = if has_lf { term + 1 } else { span.to };
-        let found = Found {
+        let at = At {
             number: before + lines,
-            start,
-            term,
+            offset: start as u64,
+            len: content_end(data, start, term) - start,
             has_lf,
             known_valid: known.is_some(),
         };
-        let settled = scanner.settle_found(data, &found, SHARED, pager, report, sink)?;
+        let settled = scanner.settle_found(data, &at, SHARED, pager, report, sink)?;
         match settled {
             Settled::Go => {}
             Settled::Stop => {
