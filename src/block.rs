@@ -40,6 +40,27 @@ fn short_string(w: &[u8], from: usize) -> Option<usize> {
     }
 }
 
+/// The closing quote of the string whose body starts at `body`, and whether the body holds a
+/// backslash, when `w` holds it; for a string read in one call ([`StringScan`] carries the scan
+/// over calls).
+#[inline(always)]
+pub(crate) fn string_end(w: &[u8], body: usize) -> Option<(usize, bool)> {
+    match short_string(w, body) {
+        Some(end) => Some((end, false)),
+        None => long_string_end(w, body),
+    }
+}
+
+/// [`string_end`] past the short case.
+#[inline(never)]
+fn long_string_end(w: &[u8], body: usize) -> Option<(usize, bool)> {
+    let mut st = Str::default();
+    match simd::string_end(w, body, &mut st) {
+        Found::At(end) => Some((end, st.had_escape)),
+        Found::More => None,
+    }
+}
+
 /// The scan for the closing quote of a string: the first quote not escaped by an odd run of
 /// backslashes.
 #[derive(Clone, Copy, Debug, Default)]

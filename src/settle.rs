@@ -6,7 +6,7 @@
 use crate::complete::Complete;
 use crate::decode::Event;
 use crate::lines::{Line, is_blank};
-use crate::probe::{Outcome, Probe, Progress};
+use crate::probe::{Outcome, Probe, Progress, WHOLE_MAX};
 use crate::report::{Dropped, Malformed, Report};
 use crate::scanner::Scanner;
 use crate::sink::{Category, Passed, Sink};
@@ -30,6 +30,9 @@ fn classify_in_pieces(
     exact: bool,
     release: Release<'_>,
 ) -> Outcome {
+    if let Some(o) = probe.whole(&window[..window.len().min(WHOLE_MAX)]) {
+        return o;
+    }
     probe.start();
     let mut upto = window.len().min(RELEASE_EVERY);
     loop {

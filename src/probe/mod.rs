@@ -21,6 +21,7 @@ use crate::select::{Matcher, Selector};
 use crate::validate::hex4;
 
 mod walk;
+mod whole;
 
 pub(crate) use walk::Progress;
 use walk::Walk;
@@ -108,6 +109,10 @@ fn head_at(w: &[u8], s: usize, e: usize) -> u64 {
         None => head(&w[s..e]),
     }
 }
+
+/// The fast path ([`whole`]) reads at most this many bytes of a line: past them it gives up,
+/// and the resumable walk reads the line again from its start.
+pub(crate) const WHOLE_MAX: usize = 64 << 10;
 
 /// Children or values over this many are looked up in a hash map rather than one by one.
 const MAP_OVER: usize = 8;
@@ -313,6 +318,9 @@ impl Probe {
     /// `exact` says the window is the whole line: running out of bytes before the top-level
     /// object closes is then a syntax error rather than [`Outcome::Undecided`].
     pub(crate) fn classify(&mut self, window: &[u8], exact: bool) -> Outcome {
+        if let Some(o) = self.whole(&window[..window.len().min(WHOLE_MAX)]) {
+            return o;
+        }
         self.start();
         match self.resume(window, window.len(), exact) {
             Progress::Done(o) => o,
@@ -330,36 +338,28 @@ impl Probe {
         e: usize,
         esc: bool,
     ) -> Step<Option<usize>> {
+        if !esc {
+            return Ok(self.plain_child(node, w, s, e));
+        }
         if self.nodes[node].children.is_empty() {
             return Ok(None);
         }
-        let (key, head): (&[u8], u64) = if esc {
-            unescape(&w[s..e], &mut self.unescaped)
-                .map_err(|(at, what)| self.syntax(s + at, what))?;
-            (&self.unescaped, head(&self.unescaped))
-        } else {
-            (&w[s..e], head_at(w, s, e))
-        };
-        if let Some(map) = &self.nodes[node].child_map {
-            return Ok(map.get(key).copied());
+        unescape(&w[s..e], &mut self.unescaped).map_err(|(at, what)| self.syntax(s + at, what))?;
+        Ok(find_child(
+            &self.nodes,
+            node,
+            &self.unescaped,
+            head(&self.unescaped),
+        ))
+    }
+
+    /// [`Probe::child`] for a key without escapes.
+    #[inline(always)]
+    fn plain_child(&self, node: usize, w: &[u8], s: usize, e: usize) -> Option<usize> {
+        if self.nodes[node].children.is_empty() {
+            return None;
         }
-        // Keys are short: the length and the first eight bytes decide most of them; the rest
-        // of a longer key is compared inline (shorter than a call to memcmp).
-        let nodes = &self.nodes;
-        let same = |c: &Child| {
-            c.len == key.len()
-                && c.head == head
-                && (c.len <= 8
-                    || nodes[c.node].key[8..]
-                        .iter()
-                        .zip(&key[8..])
-                        .all(|(a, b)| a == b))
-        };
-        Ok(nodes[node]
-            .children
-            .iter()
-            .find(|c| same(c))
-            .map(|c| c.node))
+        find_child(&self.nodes, node, &w[s..e], head_at(w, s, e))
     }
 
     /// Compares the string `w[s..e]` with the rules ending at node `c`.
@@ -463,6 +463,26 @@ impl Probe {
         }
         self.check()
     }
+}
+
+/// The child of `node` whose key is `key` (its [`head`] given).
+#[inline(always)]
+fn find_child(nodes: &[Node], node: usize, key: &[u8], head: u64) -> Option<usize> {
+    let parent = &nodes[node];
+    if let Some(map) = &parent.child_map {
+        return map.get(key).copied();
+    }
+    // Keys are short: the length and the first eight bytes decide most of them; the rest of a
+    // longer key is compared inline (shorter than a call to memcmp).
+    for c in &parent.children {
+        if c.len == key.len()
+            && c.head == head
+            && (c.len <= 8 || same(&nodes[c.node].key[8..], &key[8..]))
+        {
+            return Some(c.node);
+        }
+    }
+    None
 }
 
 /// `a == b` for the short strings rules compare (keys, event types), a word at a time and

@@ -415,3 +415,136 @@ fn pauses_inside_every_token() {
         }
     }
 }
+
+/// The resumable walk alone, given the whole line at once (what [`Probe::classify`] falls back
+/// to when the fast path gives up).
+fn resumable(p: &mut Probe, line: &[u8], exact: bool) -> (Outcome, Vec<u8>) {
+    p.start();
+    match p.resume(line, line.len(), exact) {
+        Progress::Done(o) => (o, p.matched_value().to_vec()),
+        Progress::Paused => unreachable!("a walk given the whole window never pauses"),
+    }
+}
+
+/// Well-formed objects (most of them) with the rules' keys at random places and depths, other
+/// keys, escapes in keys and values, whitespace or none, and now and then one broken byte.
+fn object_strategy() -> impl Strategy<Value = Vec<u8>> {
+    let key = prop_oneof![
+        Just("type"),
+        Just("item"),
+        Just("typ\\u0065"),
+        Just("id"),
+        Just("text"),
+        Just("a_rather_long_key_name"),
+        Just("items"),
+    ];
+    let string = prop_oneof![
+        Just("error"),
+        Just("Turn.Failed"),
+        Just("agent_message"),
+        Just("agent\\u005fmessage"),
+        Just("item.completed"),
+        Just("x\\\"y\\\\"),
+        Just("\\ud800"),
+        Just(""),
+        Just("a string long enough to leave the inline sixteen and thirty-two byte checks"),
+    ];
+    let scalar = prop_oneof![
+        string.prop_map(|s| format!("\"{s}\"")),
+        Just("12".to_string()),
+        Just("-0.5e3".to_string()),
+        Just("true".to_string()),
+        Just("null".to_string()),
+        Just("[1,{\"type\":\"error\"},[]]".to_string()),
+    ];
+    let leaf = scalar.boxed();
+    let object = |members: Vec<(&str, String, bool)>| {
+        let body: Vec<String> = members
+            .into_iter()
+            .map(|(k, v, ws)| match ws {
+                true => format!(" \"{k}\" : {v} "),
+                false => format!("\"{k}\":{v}"),
+            })
+            .collect();
+        format!("{{{}}}", body.join(","))
+    };
+    let inner_key = key.clone();
+    let value = leaf.prop_recursive(3, 30, 5, move |inner| {
+        proptest::collection::vec((inner_key.clone(), inner, any::<bool>()), 0..5).prop_map(object)
+    });
+    let top = proptest::collection::vec((key, value, any::<bool>()), 0..6).prop_map(object);
+    let byte = prop_oneof![
+        3 => proptest::sample::select(b"{}[]:,\"\\ x0".to_vec()),
+        1 => any::<u8>(),
+    ];
+    (top, any::<bool>(), byte, any::<usize>()).prop_map(|(top, break_it, b, at)| {
+        let mut line = top.into_bytes();
+        // Broken at a structural byte (where the fast path must give up), or not at all.
+        let marks: Vec<usize> = (0..line.len())
+            .filter(|&i| b"{}[]:,\"".contains(&line[i]))
+            .collect();
+        if break_it && !marks.is_empty() {
+            line[marks[at % marks.len()]] = b;
+        }
+        line
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The fast path decides what the resumable walk decides, with the same matched value, on
+    /// every line it decides; on the others it gives up and the resumable walk decides.
+    #[test]
+    fn fast_path_agrees_with_the_resumable_walk(
+        line in prop_oneof![object_strategy(), line_strategy()],
+        exact in any::<bool>(),
+        sensitive in any::<bool>(),
+    ) {
+        let sel = Selector::new()
+            .equals("type", ["turn.completed", "error", "turn.failed"])
+            .unwrap()
+            .equals("item.type", ["agent_message"])
+            .unwrap()
+            .contains("item.text", ["long enough"])
+            .unwrap();
+        let mut p = Probe::new(&sel, sensitive);
+        let want = resumable(&mut p, &line, exact);
+        if let Some(got) = p.whole(&line) {
+            prop_assert_eq!(got, want.0, "{}", String::from_utf8_lossy(&line));
+            if matches!(got, Outcome::Retain(_)) {
+                prop_assert_eq!(p.matched_value(), &want.1[..]);
+            }
+        }
+        prop_assert_eq!(p.classify(&line, exact), want.0);
+    }
+}
+
+/// The fast path takes the common lines itself: compact or spaced objects, nested or not,
+/// whatever they hold after the decision.
+#[test]
+fn fast_path_decides_common_lines() {
+    let mut p = codex();
+    for line in [
+        r#"{"type":"item.completed","item":{"id":"item_3","type":"agent_message","text":"hi"}}"#,
+        r#"{"type":"turn.started"}"#,
+        r#"{ "type" : "error" , "message" : "x" }"#,
+        r#"{"a":[1,{"b":"}"}],"n":-1.5,"t":true,"s":"a\"b","item":{"type":"reasoning"}}"#,
+        r#"{"item":{}, "type":"x"}"#,
+        "[1,2]",
+    ] {
+        let fast = p.whole(line.as_bytes());
+        let (want, _) = resumable(&mut p, line.as_bytes(), true);
+        assert_eq!(fast, Some(want), "{line}");
+    }
+    // It gives up where the resumable walk has something to say.
+    for line in [
+        r#"{"type":"x","n":[1,2}"#,
+        r#"{"typ\u0065":"error"}"#,
+        r#"{"type":"x""#,
+        r#"{"type":"x"]"item":{"type":"agent_message"}}"#,
+        "Reading prompt",
+    ] {
+        assert_eq!(p.whole(line.as_bytes()), None, "{line}");
+    }
+}

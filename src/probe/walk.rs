@@ -377,7 +377,14 @@ impl Probe {
 
     /// Decides the rules at trie node `child` (and below) from its string value `w[s..e]`.
     #[inline(always)]
-    fn string_value(&mut self, w: &[u8], child: usize, s: usize, e: usize, esc: bool) -> Step {
+    pub(super) fn string_value(
+        &mut self,
+        w: &[u8],
+        child: usize,
+        s: usize,
+        e: usize,
+        esc: bool,
+    ) -> Step {
         // An unescaped body is as long as its text: a length no rule here has cannot match.
         if esc || self.nodes[child].lengths & super::length_bit(e - s) != 0 {
             self.compare(w, s, e, esc, child)?;

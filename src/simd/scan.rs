@@ -31,35 +31,65 @@ dispatch! {
 
 #[inline(always)]
 fn string_end_k<K: Kernel>(w: &[u8], from: usize, st: &mut Str) -> Found {
-    let mut pad = [b' '; 64];
+    // The state lives in registers through the loop and goes back into `st` on the way out.
+    // Full blocks first (their `n` is a constant 64), then the partial last one, padded.
+    let (mut escape, mut had) = (st.escape, st.had_escape);
     let mut j = from;
-    while j < w.len() {
-        let n = w.len() - j;
-        let block = block_at(w, j, &mut pad);
-        // SAFETY: `string_end_k::<K>` runs only inside `dispatch!`, after K's features were
-        // detected.
-        let (q, b) = unsafe { K::strings(block) };
-        let b = b & below(n);
-        let carried = st.escape;
-        let esc = if b == 0 && carried == 0 {
-            0
+    let found = loop {
+        if let Some(block) = w.get(j..j.saturating_add(64)) {
+            let block = block.try_into().expect("64 bytes");
+            if let Some(end) = string_block::<K>(block, 64, &mut escape, &mut had) {
+                break Found::At(j + end);
+            }
+            j += 64;
         } else {
-            escaped(b, &mut st.escape)
-        };
-        let q = q & !esc & below(n);
-        if q != 0 {
-            let end = q.trailing_zeros() as usize;
-            st.had_escape |= carried != 0 || b & below(end) != 0;
-            return Found::At(j + end);
+            if j < w.len() {
+                let mut pad = [b' '; 64];
+                let n = w.len() - j;
+                if let Some(end) =
+                    string_block::<K>(block_at(w, j, &mut pad), n, &mut escape, &mut had)
+                {
+                    break Found::At(j + end);
+                }
+            }
+            break Found::More;
         }
-        st.had_escape |= b != 0;
-        if n < 64 {
-            // The carry out of a partial block is whether its last byte ends an odd run.
-            st.escape = esc >> n & 1;
-        }
-        j += 64;
+    };
+    (st.escape, st.had_escape) = (escape, had);
+    found
+}
+
+/// One block of [`string_end`]: the closing quote among the first `n` bytes of `block`, if
+/// there is one; else the carries go on to the next block.
+#[inline(always)]
+fn string_block<K: Kernel>(
+    block: &[u8; 64],
+    n: usize,
+    escape: &mut u64,
+    had: &mut bool,
+) -> Option<usize> {
+    // SAFETY: `string_end_k::<K>` runs only inside `dispatch!`, after K's features were
+    // detected.
+    let (q, b) = unsafe { K::strings(block) };
+    let b = b & below(n);
+    let carried = *escape;
+    let esc = if b == 0 && carried == 0 {
+        0
+    } else {
+        escaped(b, escape)
+    };
+    let q = q & !esc & below(n);
+    if q != 0 {
+        let end = q.trailing_zeros() as usize;
+        *had |= carried != 0 || b & below(end) != 0;
+        return Some(end);
     }
-    Found::More
+    *had |= b != 0;
+    if n < 64 {
+        // The carry out of a partial block is whether its last byte ends an odd run.
+        *escape = esc >> n & 1;
+    }
+    None
 }
 
 /// Depth of the bracket-kind stack: deeper nesting is counted but its pairing not checked.
@@ -109,48 +139,81 @@ fn skip_container_k<K: Kernel>(
     from: usize,
     st: &mut Container,
 ) -> Result<Found, Mismatch> {
-    let mut pad = [b' '; 64];
+    // The carries and the depth live in registers through the loop and go back into `st` on
+    // the way out (the bracket kinds stay in memory: only brackets touch them). Full blocks
+    // first (their `n` is a constant 64), then the partial last one, padded.
+    let (mut carry, mut depth) = (st.carry, st.depth);
     let mut j = from;
-    while j < w.len() {
-        let n = w.len() - j;
-        let block = block_at(w, j, &mut pad);
-        // SAFETY: `skip_container_k::<K>` runs only inside `dispatch!`, after K's features
-        // were detected.
-        let ix = unsafe { Index::next::<K>(block, &mut st.carry) };
-        let live = !ix.in_string & below(n);
-        let mut brackets = (ix.raw.open | ix.raw.close) & live;
-        while brackets != 0 {
-            let i = brackets.trailing_zeros() as usize;
-            brackets &= brackets - 1;
-            let bit = 1u64 << i;
-            let brace = ix.raw.brace & bit != 0;
-            if ix.raw.open & bit != 0 {
-                if st.depth < KIND_BITS {
-                    let (word, b) = (st.depth / 64, st.depth % 64);
-                    st.kinds[word] = st.kinds[word] & !(1 << b) | (brace as u64) << b;
-                }
-                st.depth += 1;
-            } else {
-                if st.depth == 0 {
-                    return Err((j + i, "unbalanced bracket"));
-                }
-                st.depth -= 1;
-                if st.depth < KIND_BITS
-                    && (st.kinds[st.depth / 64] >> (st.depth % 64) & 1 == 1) != brace
-                {
-                    return Err((j + i, "mismatched bracket"));
-                }
-                if st.depth == 0 {
-                    return Ok(Found::At(j + i));
+    let found = loop {
+        if let Some(block) = w.get(j..j.saturating_add(64)) {
+            let block = block.try_into().expect("64 bytes");
+            match container_block::<K>(block, 64, j, &mut carry, &mut depth, &mut st.kinds) {
+                Ok(None) => j += 64,
+                Ok(Some(end)) => break Ok(Found::At(end)),
+                Err(e) => break Err(e),
+            }
+        } else {
+            if j < w.len() {
+                let mut pad = [b' '; 64];
+                let (n, block) = (w.len() - j, block_at(w, j, &mut pad));
+                match container_block::<K>(block, n, j, &mut carry, &mut depth, &mut st.kinds) {
+                    Ok(None) => {}
+                    Ok(Some(end)) => break Ok(Found::At(end)),
+                    Err(e) => break Err(e),
                 }
             }
+            break Ok(Found::More);
         }
-        if n < 64 {
-            // Carries out of a partial block: the states after its last byte.
-            st.carry.escape = ix.escaped >> n & 1;
-            st.carry.in_string = 0u64.wrapping_sub(ix.in_string >> (n - 1) & 1);
+    };
+    (st.carry, st.depth) = (carry, depth);
+    found
+}
+
+/// One block of [`skip_container`], the first `n` bytes of `block`, at `j` in the input: the
+/// index of the closing bracket, if it is there; else the carries and the depth go on to the
+/// next block.
+#[inline(always)]
+fn container_block<K: Kernel>(
+    block: &[u8; 64],
+    n: usize,
+    j: usize,
+    carry: &mut Carry,
+    depth: &mut usize,
+    kinds: &mut [u64; KIND_BITS / 64],
+) -> Result<Option<usize>, Mismatch> {
+    // SAFETY: `skip_container_k::<K>` runs only inside `dispatch!`, after K's features were
+    // detected.
+    let ix = unsafe { Index::next::<K>(block, carry) };
+    let live = !ix.in_string & below(n);
+    let mut brackets = (ix.raw.open | ix.raw.close) & live;
+    while brackets != 0 {
+        let i = brackets.trailing_zeros() as usize;
+        brackets &= brackets - 1;
+        let bit = 1u64 << i;
+        let brace = ix.raw.brace & bit != 0;
+        if ix.raw.open & bit != 0 {
+            if *depth < KIND_BITS {
+                let (word, b) = (*depth / 64, *depth % 64);
+                kinds[word] = kinds[word] & !(1 << b) | (brace as u64) << b;
+            }
+            *depth += 1;
+        } else {
+            if *depth == 0 {
+                return Err((j + i, "unbalanced bracket"));
+            }
+            *depth -= 1;
+            if *depth < KIND_BITS && (kinds[*depth / 64] >> (*depth % 64) & 1 == 1) != brace {
+                return Err((j + i, "mismatched bracket"));
+            }
+            if *depth == 0 {
+                return Ok(Some(j + i));
+            }
         }
-        j += 64;
     }
-    Ok(Found::More)
+    if n < 64 {
+        // Carries out of a partial block: the states after its last byte.
+        carry.escape = ix.escaped >> n & 1;
+        carry.in_string = 0u64.wrapping_sub(ix.in_string >> (n - 1) & 1);
+    }
+    Ok(None)
 }

@@ -1,0 +1,207 @@
+//! The probe's fast path: a line whose bytes are all at hand, read in one loop with the
+//! position in a register and nothing stored between tokens.
+//!
+//! It covers what most lines are made of (compact or spaced JSON, keys without escapes) and
+//! decides them exactly as the resumable walk of [`super::walk`] does, with the same rule
+//! helpers. Anything else gives up: a key with an escape, a syntax error, bytes that end before
+//! the outcome is decided. The caller then walks the line again with the resumable walk, which
+//! knows every case and says what the error is and where. Both are tested to agree on every
+//! line the fast path decides (`tests.rs`).
+
+use super::{Outcome, Probe, Stop};
+use crate::block::string_end;
+
+/// The first byte at or after `i` that is not JSON whitespace.
+#[inline(always)]
+fn skip_ws(w: &[u8], mut i: usize) -> usize {
+    while let Some(&b) = w.get(i)
+        && b <= b' '
+        && matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+    {
+        i += 1;
+    }
+    i
+}
+
+/// Why the fast path stopped: decided (the outcome is in `Probe::decided`) or given up.
+#[derive(Clone, Copy, Debug)]
+enum Exit {
+    Decided,
+    GiveUp,
+}
+
+impl From<Stop> for Exit {
+    #[inline(always)]
+    fn from(stop: Stop) -> Exit {
+        match stop {
+            Stop::Decided => Exit::Decided,
+            Stop::Eof | Stop::Syntax => Exit::GiveUp,
+        }
+    }
+}
+
+/// `Some(x)` or give up.
+macro_rules! need {
+    ($e:expr) => {
+        match $e {
+            Some(x) => x,
+            None => return Err(Exit::GiveUp),
+        }
+    };
+}
+
+impl Probe {
+    /// Classifies the line `w` (or its first bytes, `exact` false) when the fast path can:
+    /// `None` when it gave up, and [`Probe::start`] and [`Probe::resume`] must decide.
+    #[inline(always)]
+    pub(crate) fn whole(&mut self, w: &[u8]) -> Option<Outcome> {
+        self.start();
+        match self.whole_walk(w) {
+            Ok(never) => match never {},
+            Err(Exit::Decided) => Some(self.decided),
+            Err(Exit::GiveUp) => None,
+        }
+    }
+
+    #[inline(always)]
+    fn whole_walk(&mut self, w: &[u8]) -> Result<std::convert::Infallible, Exit> {
+        if self.undecided == 0 {
+            return Err(self.decide(Outcome::Skip).into());
+        }
+        let mut i = skip_ws(w, 0);
+        match need!(w.get(i)) {
+            b'{' => i += 1,
+            b'[' | b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n' => {
+                return Err(self.decide(Outcome::NotObject).into());
+            }
+            _ => return Err(Exit::GiveUp),
+        }
+        let mut node = 0;
+        // After `{`: a key, or `}`.
+        i = skip_ws(w, i);
+        if need!(w.get(i)) == &b'}' {
+            i += 1;
+            node = self.whole_close(node)?;
+            i = self.whole_after(w, i, &mut node)?;
+        }
+        loop {
+            // A key and its `:`.
+            i = skip_ws(w, i);
+            if need!(w.get(i)) != &b'"' {
+                return Err(Exit::GiveUp);
+            }
+            let ks = i + 1;
+            let (ke, esc) = need!(string_end(w, ks));
+            if esc {
+                return Err(Exit::GiveUp);
+            }
+            i = match w.get(ke + 1) {
+                // Compact JSON: the `:` and the value come at once.
+                Some(b':') => ke + 2,
+                _ => {
+                    i = skip_ws(w, ke + 1);
+                    if need!(w.get(i)) != &b':' {
+                        return Err(Exit::GiveUp);
+                    }
+                    i + 1
+                }
+            };
+            i = skip_ws(w, i);
+            let child = match self.plain_child(node, w, ks, ke) {
+                Some(c) if self.seen[c] != self.epoch => {
+                    self.seen[c] = self.epoch;
+                    Some(c)
+                }
+                _ => None,
+            };
+            // Its value.
+            let b = *need!(w.get(i));
+            match child {
+                Some(c) if b == b'"' => {
+                    let s = i + 1;
+                    let (e, esc) = need!(string_end(w, s));
+                    i = e + 1;
+                    self.string_value(w, c, s, e, esc)?;
+                }
+                Some(c) if b == b'{' && !self.nodes[c].children.is_empty() => {
+                    for k in 0..self.nodes[c].rules.len() {
+                        let r = self.nodes[c].rules[k];
+                        self.fail(r);
+                    }
+                    self.check()?;
+                    self.parents.push(node);
+                    node = c;
+                    i = skip_ws(w, i + 1);
+                    if need!(w.get(i)) == &b'}' {
+                        i += 1;
+                        node = self.whole_close(node)?;
+                        i = self.whole_after(w, i, &mut node)?;
+                    }
+                    continue;
+                }
+                _ => {
+                    if let Some(c) = child {
+                        self.fail_subtree(c)?;
+                    }
+                    i = self.whole_skip(w, i, b)?;
+                }
+            }
+            // Compact JSON: the `,` comes at once.
+            i = match w.get(i) {
+                Some(b',') => i + 1,
+                _ => self.whole_after(w, i, &mut node)?,
+            };
+        }
+    }
+
+    /// Skips the value starting with `b` at `w[i]`: the index just past it.
+    #[inline(always)]
+    fn whole_skip(&mut self, w: &[u8], i: usize, b: u8) -> Result<usize, Exit> {
+        match b {
+            b'"' => Ok(need!(string_end(w, i + 1)).0 + 1),
+            b'{' | b'[' => {
+                self.container.start(i);
+                match self.container.end(w) {
+                    Ok(Some(end)) => Ok(end + 1),
+                    _ => Err(Exit::GiveUp),
+                }
+            }
+            b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
+                let mut j = i + 1;
+                loop {
+                    match *need!(w.get(j)) {
+                        b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n' => return Ok(j),
+                        b'"' | b'{' | b'[' | b':' => return Err(Exit::GiveUp),
+                        _ => j += 1,
+                    }
+                }
+            }
+            _ => Err(Exit::GiveUp),
+        }
+    }
+
+    /// After a member's value: `,` (the index of the next key) or `}` (the object of `node`
+    /// closes, and the walk goes on after it in its parent, the same way).
+    #[inline(always)]
+    fn whole_after(&mut self, w: &[u8], mut i: usize, node: &mut usize) -> Result<usize, Exit> {
+        loop {
+            i = skip_ws(w, i);
+            match *need!(w.get(i)) {
+                b',' => return Ok(i + 1),
+                b'}' => {
+                    i += 1;
+                    *node = self.whole_close(*node)?;
+                }
+                _ => return Err(Exit::GiveUp),
+            }
+        }
+    }
+
+    /// The object of trie node `node` closed: its rules fail (all of them for the top-level
+    /// object, which decides the line); the parent's node.
+    #[inline(always)]
+    fn whole_close(&mut self, node: usize) -> Result<usize, Exit> {
+        self.fail_subtree(node)?;
+        Ok(need!(self.parents.pop()))
+    }
+}
