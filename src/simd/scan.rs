@@ -152,6 +152,9 @@ fn skip_container_k<K: Kernel>(
                 Ok(Some(end)) => break Ok(Found::At(end)),
                 Err(e) => break Err(e),
             }
+            if carry.in_string != 0 {
+                j = string_rest::<K>(w, j, &mut carry);
+            }
         } else {
             if j < w.len() {
                 let mut pad = [b' '; 64];
@@ -167,6 +170,25 @@ fn skip_container_k<K: Kernel>(
     };
     (st.carry, st.depth) = (carry, depth);
     found
+}
+
+/// Inside a container, in a string that goes on at `w[j]` (`carry` says so): the string's
+/// closing quote found by the string scan alone (quotes and backslashes, the cheapest block
+/// kernel), over the full blocks from `j`. Returns where the container's scan goes on: just
+/// past the quote (outside any string), or at the first block not read (with `carry` the
+/// state there).
+#[inline(always)]
+fn string_rest<K: Kernel>(w: &[u8], mut j: usize, carry: &mut Carry) -> usize {
+    let mut had = false;
+    while let Some(block) = w.get(j..j.saturating_add(64)) {
+        let block = block.try_into().expect("64 bytes");
+        if let Some(end) = string_block::<K>(block, 64, &mut carry.escape, &mut had) {
+            *carry = Carry::default();
+            return j + end + 1;
+        }
+        j += 64;
+    }
+    j
 }
 
 /// One block of [`skip_container`], the first `n` bytes of `block`, at `j` in the input: the

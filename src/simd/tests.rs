@@ -290,6 +290,95 @@ proptest! {
     }
 }
 
+/// Containers whose strings run over several blocks (the container scan hands them to the
+/// string scan), with escapes and brackets inside them, and the string's end, an escaped
+/// quote or a run of backslashes at every offset around the block boundaries.
+fn long_string_container() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        (0usize..200).prop_map(|n| vec![b'x'; n]),
+        Just(b"\\\"".to_vec()),
+        Just(b"\\\\".to_vec()),
+        Just(b"\\".to_vec()),
+        Just(b"]}[{".to_vec()),
+        Just(b"\"".to_vec()),
+    ];
+    let string = prop::collection::vec(piece, 0..6).prop_map(|ps| {
+        let mut s = b"\"".to_vec();
+        ps.into_iter().for_each(|p| s.extend(p));
+        s.push(b'"');
+        s
+    });
+    let member = prop_oneof![
+        string.clone(),
+        Just(b",".to_vec()),
+        Just(b"[1,".to_vec()),
+        Just(b"]".to_vec()),
+        Just(b"{\"k\":".to_vec()),
+        Just(b"}".to_vec()),
+    ];
+    prop::collection::vec(member, 0..12).prop_map(|ms| {
+        let mut w = b"[".to_vec();
+        ms.into_iter().for_each(|m| w.extend(m));
+        w
+    })
+}
+
+/// A string inside a container running over block boundaries with an escape at every offset
+/// around them: the string scan takes over the container's state (an odd backslash run
+/// carried into the next block) and hands it back after the closing quote.
+#[test]
+fn skip_container_strings_with_escapes_at_every_offset() {
+    for level in levels() {
+        for k in 0..200 {
+            for esc in [&b"\\\""[..], b"\\\\", b"\\\\\\\"", b"\\]"] {
+                let mut w = b"[\"".to_vec();
+                w.extend(std::iter::repeat_n(b'x', k));
+                w.extend_from_slice(esc);
+                w.extend_from_slice(b"yy\"]\"z\"]");
+                let want = naive_container(&w, 0);
+                let got = match skip_container_at(level, &w, 0, &mut Container::default()) {
+                    Ok(Found::At(i)) => Ok(Some(i)),
+                    Ok(Found::More) => Ok(None),
+                    Err(e) => Err(e.0),
+                };
+                assert_eq!(got, want, "{level:?} k {k} {esc:?}");
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn skip_container_over_long_strings(
+        body in long_string_container(),
+        lead in 0usize..64,
+        cuts in prop::collection::vec(0usize..1200, 0..4),
+        end in prop::option::of(0usize..1200),
+    ) {
+        let mut w = vec![b' '; lead];
+        w.extend_from_slice(&body);
+        if let Some(end) = end {
+            w.truncate(end.max(lead + 1));
+        }
+        let want = naive_container(&w, lead);
+        for level in levels() {
+            let whole = match skip_container_at(level, &w, lead, &mut Container::default()) {
+                Ok(Found::At(i)) => Ok(Some(i)),
+                Ok(Found::More) => Ok(None),
+                Err(e) => Err(e.0),
+            };
+            prop_assert_eq!(whole, want, "{:?}", level);
+            let mut st = Container::default();
+            let got = in_pieces(&w, lead, &cuts, &mut st, |w, f, st| {
+                skip_container_at(level, w, f, st).map_err(|e| e.0)
+            });
+            prop_assert_eq!(got, want, "{:?} in pieces", level);
+        }
+    }
+}
+
 #[test]
 fn string_end_at_every_alignment_and_length() {
     for level in levels() {
