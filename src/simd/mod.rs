@@ -94,6 +94,20 @@ pub(crate) trait Kernel {
         (r.quote, r.backslash)
     }
 
+    /// The masks a string's body needs, for a block read inside a string: quotes,
+    /// backslashes, bytes below 0x20 and bytes of 0x80 and above (as [`Kernel::raw`] gives
+    /// them).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Kernel::raw`].
+    #[inline(always)]
+    unsafe fn string_bytes(block: &[u8; 64]) -> (u64, u64, u64, u64) {
+        // SAFETY: passed on from the caller.
+        let r = unsafe { Self::raw(block) };
+        (r.quote, r.backslash, r.ctrl, r.high)
+    }
+
     /// The bytes of `block` that are the letter of a one-letter escape when a backslash
     /// escapes them: `"`, `\\`, `/`, `b`, `f`, `n`, `r`, `t`.
     ///

@@ -31,16 +31,21 @@ fn raw_at(level: Level, block: &[u8; 64]) -> Raw {
     }
 }
 
-/// [`Kernel::strings`], [`Kernel::prefix_xor`] and [`Kernel::escape_letters`] at `level`.
-fn strings_at(level: Level, block: &[u8; 64]) -> ((u64, u64), u64, u64) {
+/// What a level's [`Kernel::strings`], [`Kernel::prefix_xor`], [`Kernel::escape_letters`]
+/// and [`Kernel::string_bytes`] give.
+type Strings = ((u64, u64), u64, u64, (u64, u64, u64, u64));
+
+/// [`Strings`] at `level`.
+fn strings_at(level: Level, block: &[u8; 64]) -> Strings {
     let x = u64::from_le_bytes(block[..8].try_into().unwrap());
-    fn at<K: Kernel>(block: &[u8; 64], x: u64) -> ((u64, u64), u64, u64) {
+    fn at<K: Kernel>(block: &[u8; 64], x: u64) -> Strings {
         // SAFETY: only called for a supported level (asserted in `strings_at`).
         unsafe {
             (
                 K::strings(block),
                 K::prefix_xor(x),
                 K::escape_letters(block),
+                K::string_bytes(block),
             )
         }
     }
@@ -233,6 +238,7 @@ proptest! {
         let block: [u8; 64] = block.try_into().unwrap();
         for level in levels() {
             prop_assert_eq!(raw_at(level, &block), scalar::raw(&block), "{:?}", level);
+            prop_assert_eq!(strings_at(level, &block), strings_at(Level::Scalar, &block), "{:?}", level);
         }
     }
 

@@ -73,6 +73,42 @@ impl Kernel for Avx2 {
     }
 
     #[inline(always)]
+    unsafe fn string_bytes(block: &[u8; 64]) -> (u64, u64, u64, u64) {
+        // SAFETY: the caller guarantees AVX2; the two loads read 32 bytes each at offsets 0
+        // and 32 of the 64-byte `block`.
+        unsafe {
+            let p = block.as_ptr();
+            let (lo, hi) = (
+                _mm256_loadu_si256(p.cast()),
+                _mm256_loadu_si256(p.add(32).cast()),
+            );
+            let (q, b, c) = (
+                _mm256_set1_epi8(b'"' as i8),
+                _mm256_set1_epi8(b'\\' as i8),
+                _mm256_set1_epi8(0x1f),
+            );
+            // A macro, not a closure (see `strings`).
+            macro_rules! bits {
+                ($l:expr, $h:expr) => {
+                    (_mm256_movemask_epi8($l) as u32 as u64)
+                        | ((_mm256_movemask_epi8($h) as u32 as u64) << 32)
+                };
+            }
+            macro_rules! ctrl {
+                ($v:expr) => {
+                    _mm256_cmpeq_epi8(_mm256_min_epu8($v, c), $v)
+                };
+            }
+            (
+                bits!(_mm256_cmpeq_epi8(lo, q), _mm256_cmpeq_epi8(hi, q)),
+                bits!(_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b)),
+                bits!(ctrl!(lo), ctrl!(hi)),
+                bits!(lo, hi),
+            )
+        }
+    }
+
+    #[inline(always)]
     unsafe fn raw(block: &[u8; 64]) -> Raw {
         // SAFETY: the caller guarantees AVX2; the two loads read 32 bytes each at offsets 0
         // and 32 of the 64-byte `block` (unaligned loads are allowed).
@@ -170,6 +206,21 @@ impl Kernel for Avx512 {
             (
                 _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8)),
                 _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8)),
+            )
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn string_bytes(block: &[u8; 64]) -> (u64, u64, u64, u64) {
+        // SAFETY: the caller guarantees AVX-512 F and BW; the load reads the 64 bytes of
+        // `block`.
+        unsafe {
+            let v = _mm512_loadu_si512(block.as_ptr().cast());
+            (
+                _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8)),
+                _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8)),
+                _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0x1f)),
+                _mm512_movepi8_mask(v),
             )
         }
     }

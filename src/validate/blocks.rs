@@ -3,7 +3,7 @@
 //! the pass), and reduced to the masks of the grammar.
 
 use super::{Invalid, escape};
-use crate::simd::{Carry, Index, Kernel, below, block_at};
+use crate::simd::{Carry, Index, Kernel, below, block_at, escaped};
 
 /// How far ahead of the block it works on the validator asks for the bytes it will need.
 const PREFETCH: usize = 1024;
@@ -145,6 +145,12 @@ impl<'w> Blocks<'w> {
         // SAFETY: passed on from the caller; the address is only a hint (`wrapping_add`: it
         // may lie past the end of `w`).
         unsafe { K::prefetch(w.as_ptr().wrapping_add(j + PREFETCH)) };
+        if self.carry.in_string != 0 && w.len() - j >= 64 {
+            // SAFETY: passed on from the caller.
+            if let Some(block) = unsafe { self.inside_string::<K>(j) } {
+                return Some(block);
+            }
+        }
         let mut valid = below(w.len() - j);
         let bytes = block_at(w, j, &mut self.pad);
         let in_string_before = self.carry.in_string != 0;
@@ -163,35 +169,22 @@ impl<'w> Blocks<'w> {
             self.j = w.len();
         }
         if self.utf8 {
-            let high = ix.raw.high & valid;
-            // A block of ASCII after one that ends in ASCII needs no check.
-            if high != 0 || self.prev_high >> 61 != 0 {
-                let prev: &[u8; 64] = match j.checked_sub(64) {
-                    // Every block but the last is whole.
-                    Some(p) => w[p..j].try_into().expect("64 bytes"),
-                    None => &[0; 64],
-                };
-                // The block that holds the LF is checked up to it (spaces after).
-                let cut;
-                let bytes = match self.lf {
-                    Some((lf, _)) => {
-                        let mut spaced = [b' '; 64];
-                        spaced[..lf - j].copy_from_slice(&bytes[..lf - j]);
-                        cut = spaced;
-                        &cut
-                    }
-                    None => bytes,
-                };
-                // SAFETY: passed on from the caller.
-                if unsafe { K::utf8_errors(prev, bytes) } {
-                    return Some(Err(Invalid {
-                        at: j,
-                        what: "invalid UTF-8",
-                        found: None,
-                    }));
+            // The block that holds the LF is checked up to it (spaces after).
+            let cut;
+            let checked = match self.lf {
+                Some((lf, _)) => {
+                    let mut spaced = [b' '; 64];
+                    spaced[..lf - j].copy_from_slice(&bytes[..lf - j]);
+                    cut = spaced;
+                    &cut
                 }
+                None => bytes,
+            };
+            // SAFETY: passed on from the caller.
+            let high = ix.raw.high & valid;
+            if let Err(e) = unsafe { utf8_block::<K>(w, j, checked, high, &mut self.prev_high) } {
+                return Some(Err(e));
             }
-            self.prev_high = high;
         }
         let quote = ix.quote & valid;
         let open_quote = quote & ix.in_string;
@@ -205,22 +198,10 @@ impl<'w> Blocks<'w> {
                 found: Some(w[at]),
             }));
         }
+        // SAFETY: passed on from the caller.
         let esc = ix.escaped & body;
-        if esc != 0 {
-            // One-letter escapes are checked by their mask; `\u` escapes (and bad ones) one
-            // by one. (No backslash inside a `\u` escape's span escapes one of those letters.)
-            // SAFETY: passed on from the caller.
-            let mut other = esc & !unsafe { K::escape_letters(bytes) };
-            while other != 0 {
-                let at = j + other.trailing_zeros() as usize;
-                other &= other - 1;
-                if at >= self.escapes_from {
-                    match escape(w, at) {
-                        Ok(next) => self.escapes_from = next,
-                        Err(e) => return Some(Err(e)),
-                    }
-                }
-            }
+        if let Err(e) = unsafe { escapes_block::<K>(w, j, bytes, esc, &mut self.escapes_from) } {
+            return Some(Err(e));
         }
         let outside = !ix.in_string & !quote & valid;
         let (open, close, sep) = (
@@ -244,6 +225,61 @@ impl<'w> Blocks<'w> {
         }))
     }
 
+    /// [`Blocks::next`] for the whole block at `j` when it lies inside a string that goes on
+    /// past it (the block after a string left open holds no quote that closes it, and no
+    /// control byte): checked with the masks a string's body needs only, the cheapest kernel.
+    /// `None` (nothing changed) when the block is not such a block.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Blocks::next`].
+    #[inline(always)]
+    unsafe fn inside_string<K: Kernel>(&mut self, j: usize) -> Option<Result<Block, Invalid>> {
+        let bytes: &[u8; 64] = self.w[j..j + 64].try_into().expect("64 bytes");
+        // SAFETY: passed on from the caller.
+        let (quote, backslash, ctrl, high) = unsafe { K::string_bytes(bytes) };
+        if ctrl != 0 {
+            // An LF or a control byte: the whole classification says what it is.
+            return None;
+        }
+        let mut escape = self.carry.escape;
+        let escaped = if backslash == 0 && escape == 0 {
+            0
+        } else {
+            escaped(backslash, &mut escape)
+        };
+        if quote & !escaped != 0 {
+            return None;
+        }
+        // The string goes on through the block and after it.
+        self.carry.escape = escape;
+        self.prev_scalar = 0;
+        if self.utf8 {
+            // SAFETY: passed on from the caller.
+            if let Err(e) = unsafe { utf8_block::<K>(self.w, j, bytes, high, &mut self.prev_high) }
+            {
+                return Some(Err(e));
+            }
+        }
+        // SAFETY: passed on from the caller.
+        if let Err(e) =
+            unsafe { escapes_block::<K>(self.w, j, bytes, escaped, &mut self.escapes_from) }
+        {
+            return Some(Err(e));
+        }
+        Some(Ok(Block {
+            j,
+            open: 0,
+            close: 0,
+            sep: 0,
+            colon: 0,
+            open_quote: 0,
+            close_quote: 0,
+            scalar_start: 0,
+            gap: 0,
+        }))
+    }
+
     /// Whether a string is still open after the last byte. (The carry out of the last block
     /// counts the padding after the line, but a string open after the last byte is open at the
     /// end of the padding too.)
@@ -253,4 +289,68 @@ impl<'w> Blocks<'w> {
             None => self.carry.in_string != 0 && !self.w.is_empty(),
         }
     }
+}
+
+/// Checks the UTF-8 of the block at `j` of `w` (`bytes`; `high`: its bytes over 0x7f) after
+/// the block before it (`prev_high`: that block's, then this one's).
+///
+/// # Safety
+///
+/// The CPU supports K's level.
+#[inline(always)]
+unsafe fn utf8_block<K: Kernel>(
+    w: &[u8],
+    j: usize,
+    bytes: &[u8; 64],
+    high: u64,
+    prev_high: &mut u64,
+) -> Result<(), Invalid> {
+    // A block of ASCII after one that ends in ASCII needs no check.
+    if high != 0 || *prev_high >> 61 != 0 {
+        let prev: &[u8; 64] = match j.checked_sub(64) {
+            // Every block but the last is whole.
+            Some(p) => w[p..j].try_into().expect("64 bytes"),
+            None => &[0; 64],
+        };
+        // SAFETY: passed on from the caller.
+        if unsafe { K::utf8_errors(prev, bytes) } {
+            return Err(Invalid {
+                at: j,
+                what: "invalid UTF-8",
+                found: None,
+            });
+        }
+    }
+    *prev_high = high;
+    Ok(())
+}
+
+/// Checks the escapes of the block at `j` of `w` (`bytes`; `esc`: its escaped bytes inside
+/// strings). One-letter escapes are checked by their mask; `\u` escapes (and bad ones)
+/// one by one. (No backslash inside a `\u` escape's span escapes one of those letters.)
+///
+/// # Safety
+///
+/// The CPU supports K's level.
+#[inline(always)]
+unsafe fn escapes_block<K: Kernel>(
+    w: &[u8],
+    j: usize,
+    bytes: &[u8; 64],
+    esc: u64,
+    escapes_from: &mut usize,
+) -> Result<(), Invalid> {
+    if esc == 0 {
+        return Ok(());
+    }
+    // SAFETY: passed on from the caller.
+    let mut other = esc & !unsafe { K::escape_letters(bytes) };
+    while other != 0 {
+        let at = j + other.trailing_zeros() as usize;
+        other &= other - 1;
+        if at >= *escapes_from {
+            *escapes_from = escape(w, at)?;
+        }
+    }
+    Ok(())
 }

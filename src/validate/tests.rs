@@ -368,3 +368,70 @@ proptest! {
         }
     }
 }
+
+/// A piece of a long string's body: plain runs that carry it over block boundaries, escapes
+/// good and bad, control bytes, an LF, UTF-8, and a quote that closes the string early.
+fn string_piece() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => (0usize..150).prop_map(|n| vec![b'x'; n]),
+        1 => prop::sample::select(vec![
+            &br"\n"[..], br#"\""#, br"\\", br"\/", br"\u00e9", br"\ud83d\ude00", br"\q", br"\u12",
+            br"\ud800", br"\udc00x", b"\x01", b"\t", b"\n", b"\x7f", "é".as_bytes(),
+            "😀".as_bytes(), b"\xc3", b"\"", b"\\",
+        ]).prop_map(|b| b.to_vec()),
+    ]
+}
+
+proptest! {
+    /// Strings running over several blocks (whole blocks inside a string are checked by the
+    /// cheaper masks of a string's body) agree with the oracle, at every level, whole and with
+    /// the line found by its LF.
+    #[test]
+    fn long_strings_across_blocks_agree_with_serde_json(
+        pad in 0usize..64,
+        pieces in prop::collection::vec(string_piece(), 0..12),
+        after in prop::sample::select(vec!["\"]", "\",1]", "\"", "\"]]", "\"] "]),
+    ) {
+        let mut line = b"[\"".to_vec();
+        line.extend(std::iter::repeat_n(b'y', pad));
+        pieces.into_iter().for_each(|p| line.extend(p));
+        line.extend_from_slice(after.as_bytes());
+        let got = check(&line);
+        prop_assert_eq!(got.is_ok(), oracle(&line), "{:?}: {:?}", String::from_utf8_lossy(&line), got);
+        if !line.contains(&b'\n') {
+            let mut more = line.clone();
+            more.extend_from_slice(b"\n[\"\x01\n");
+            for level in levels() {
+                prop_assert_eq!(line_at(level, &more), got.is_ok().then_some(line.len()), "{:?}", level);
+            }
+        }
+    }
+}
+
+/// An escape, a control byte or an LF at every offset of a string that runs over several
+/// blocks, at every level: the same verdict and error as the oracle and the precise walk.
+#[test]
+fn string_bytes_at_every_offset_across_blocks() {
+    for piece in [
+        &br#"\""#[..],
+        br"\\",
+        br"\u00e9",
+        br"\ud83d\ude00",
+        br"\q",
+        br"\ud800",
+        b"\x01",
+        b"\n",
+        "é".as_bytes(),
+        b"\xe9",
+    ] {
+        for k in 0..200 {
+            let mut line = b"[\"".to_vec();
+            line.extend(std::iter::repeat_n(b'x', k));
+            line.extend_from_slice(piece);
+            line.extend(std::iter::repeat_n(b'z', 150));
+            line.extend_from_slice(b"\"]");
+            let got = check(&line);
+            assert_eq!(got.is_ok(), oracle(&line), "{k} {piece:?}: {got:?}");
+        }
+    }
+}
