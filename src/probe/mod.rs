@@ -72,6 +72,9 @@ struct Node {
     /// an `equals` value of `n` bytes (bit 63 for 63 and more), every bit with a `contains`
     /// rule. Most values are ruled out by this test alone.
     lengths: u64,
+    /// The lengths of the children's keys, as bits like [`Node::lengths`]: a key of another
+    /// length (most keys of a line) is no child, known without reading it.
+    key_lengths: u64,
     /// Rules whose path ends here or below.
     subtree: Vec<usize>,
 }
@@ -202,6 +205,7 @@ impl Probe {
             equals_map: None,
             rules: Vec::new(),
             lengths: 0,
+            key_lengths: 0,
             subtree: Vec::new(),
         }];
         let mut rules = Vec::new();
@@ -222,9 +226,11 @@ impl Probe {
                             equals_map: None,
                             rules: Vec::new(),
                             lengths: 0,
+                            key_lengths: 0,
                             subtree: Vec::new(),
                         });
                         let c = nodes.len() - 1;
+                        nodes[at].key_lengths |= length_bit(seg.len());
                         nodes[at].children.push(Child {
                             len: seg.len(),
                             head: head(seg.as_bytes()),
@@ -356,7 +362,8 @@ impl Probe {
     /// [`Probe::child`] for a key without escapes.
     #[inline(always)]
     fn plain_child(&self, node: usize, w: &[u8], s: usize, e: usize) -> Option<usize> {
-        if self.nodes[node].children.is_empty() {
+        // An unescaped key is as long as its text.
+        if self.nodes[node].key_lengths & length_bit(e - s) == 0 {
             return None;
         }
         find_child(&self.nodes, node, &w[s..e], head_at(w, s, e))
