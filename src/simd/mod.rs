@@ -94,6 +94,20 @@ pub(crate) trait Kernel {
         (r.quote, r.backslash)
     }
 
+    /// The masks a container's scan needs: quotes, backslashes, and brackets of both kinds
+    /// (`{`, `[`, `}`, `]`: [`Raw::open`] and [`Raw::close`] together; the scan tells them
+    /// apart by their bytes).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Kernel::raw`].
+    #[inline(always)]
+    unsafe fn brackets(block: &[u8; 64]) -> (u64, u64, u64) {
+        // SAFETY: passed on from the caller.
+        let r = unsafe { Self::raw(block) };
+        (r.quote, r.backslash, r.open | r.close)
+    }
+
     /// The masks a string's body needs, for a block read inside a string: quotes,
     /// backslashes, bytes below 0x20 and bytes of 0x80 and above (as [`Kernel::raw`] gives
     /// them).

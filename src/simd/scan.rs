@@ -2,7 +2,7 @@
 //! container. Each takes the bytes seen so far and a carried state, and either finds its end
 //! or says where to resume once more bytes are at hand.
 
-use super::{Carry, Index, Kernel, below, block_at, dispatch, escaped};
+use super::{Carry, Index, Kernel, Raw, below, block_at, dispatch, escaped};
 
 /// What a resumable scan found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,15 +205,23 @@ fn container_block<K: Kernel>(
 ) -> Result<Option<usize>, Mismatch> {
     // SAFETY: `skip_container_k::<K>` runs only inside `dispatch!`, after K's features were
     // detected.
-    let ix = unsafe { Index::next::<K>(block, carry) };
+    let (quote, backslash, brackets) = unsafe { K::brackets(block) };
+    let raw = Raw {
+        quote,
+        backslash,
+        ..Raw::default()
+    };
+    // SAFETY: as above.
+    let ix = unsafe { Index::from_raw::<K>(raw, carry) };
     let live = !ix.in_string & below(n);
-    let mut brackets = (ix.raw.open | ix.raw.close) & live;
+    let mut brackets = brackets & live;
     while brackets != 0 {
         let i = brackets.trailing_zeros() as usize;
         brackets &= brackets - 1;
-        let bit = 1u64 << i;
-        let brace = ix.raw.brace & bit != 0;
-        if ix.raw.open & bit != 0 {
+        // `{` and `}` have bit 0x20 set, `[` and `]` not; `{` and `[` have bit 0x02 set, `}`
+        // and `]` not.
+        let (brace, open) = (block[i] & 0x20 != 0, block[i] & 0x02 != 0);
+        if open {
             if *depth < KIND_BITS {
                 let (word, b) = (*depth / 64, *depth % 64);
                 kinds[word] = kinds[word] & !(1 << b) | (brace as u64) << b;

@@ -31,9 +31,9 @@ fn raw_at(level: Level, block: &[u8; 64]) -> Raw {
     }
 }
 
-/// What a level's [`Kernel::strings`], [`Kernel::prefix_xor`], [`Kernel::escape_letters`]
-/// and [`Kernel::string_bytes`] give.
-type Strings = ((u64, u64), u64, u64, (u64, u64, u64, u64));
+/// What a level's [`Kernel::strings`], [`Kernel::prefix_xor`], [`Kernel::escape_letters`],
+/// [`Kernel::string_bytes`] and [`Kernel::brackets`] give.
+type Strings = ((u64, u64), u64, u64, (u64, u64, u64, u64), (u64, u64, u64));
 
 /// [`Strings`] at `level`.
 fn strings_at(level: Level, block: &[u8; 64]) -> Strings {
@@ -46,6 +46,7 @@ fn strings_at(level: Level, block: &[u8; 64]) -> Strings {
                 K::prefix_xor(x),
                 K::escape_letters(block),
                 K::string_bytes(block),
+                K::brackets(block),
             )
         }
     }

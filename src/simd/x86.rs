@@ -73,6 +73,47 @@ impl Kernel for Avx2 {
     }
 
     #[inline(always)]
+    unsafe fn brackets(block: &[u8; 64]) -> (u64, u64, u64) {
+        // SAFETY: the caller guarantees AVX2; the two loads read 32 bytes each at offsets 0
+        // and 32 of the 64-byte `block`.
+        unsafe {
+            let p = block.as_ptr();
+            let (lo, hi) = (
+                _mm256_loadu_si256(p.cast()),
+                _mm256_loadu_si256(p.add(32).cast()),
+            );
+            let (q, b) = (_mm256_set1_epi8(b'"' as i8), _mm256_set1_epi8(b'\\' as i8));
+            let (fold, open, close) = (
+                _mm256_set1_epi8(0x20),
+                _mm256_set1_epi8(b'{' as i8),
+                _mm256_set1_epi8(b'}' as i8),
+            );
+            // A macro, not a closure (see `strings`).
+            macro_rules! bits {
+                ($l:expr, $h:expr) => {
+                    (_mm256_movemask_epi8($l) as u32 as u64)
+                        | ((_mm256_movemask_epi8($h) as u32 as u64) << 32)
+                };
+            }
+            // Setting bit 0x20 maps `[` to `{` and `]` to `}`, and no other byte to either.
+            macro_rules! brackets {
+                ($v:expr) => {{
+                    let folded = _mm256_or_si256($v, fold);
+                    _mm256_or_si256(
+                        _mm256_cmpeq_epi8(folded, open),
+                        _mm256_cmpeq_epi8(folded, close),
+                    )
+                }};
+            }
+            (
+                bits!(_mm256_cmpeq_epi8(lo, q), _mm256_cmpeq_epi8(hi, q)),
+                bits!(_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b)),
+                bits!(brackets!(lo), brackets!(hi)),
+            )
+        }
+    }
+
+    #[inline(always)]
     unsafe fn string_bytes(block: &[u8; 64]) -> (u64, u64, u64, u64) {
         // SAFETY: the caller guarantees AVX2; the two loads read 32 bytes each at offsets 0
         // and 32 of the 64-byte `block`.
@@ -206,6 +247,23 @@ impl Kernel for Avx512 {
             (
                 _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8)),
                 _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8)),
+            )
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn brackets(block: &[u8; 64]) -> (u64, u64, u64) {
+        // SAFETY: the caller guarantees AVX-512 F and BW; the load reads the 64 bytes of
+        // `block`.
+        unsafe {
+            let v = _mm512_loadu_si512(block.as_ptr().cast());
+            // Setting bit 0x20 maps `[` to `{` and `]` to `}`, and no other byte to either.
+            let folded = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+            (
+                _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8)),
+                _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8)),
+                _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(b'{' as i8))
+                    | _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(b'}' as i8)),
             )
         }
     }
