@@ -96,14 +96,21 @@ impl Cur<'_> {
 
     #[inline]
     fn skip_ws(&mut self) {
-        // Compact JSON has none: one compare says so.
-        while let Some(&b) = self.w.get(self.i)
-            && b <= b' '
-            && matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-        {
-            self.i += 1;
-        }
+        self.i = skip_ws(self.w, self.i);
     }
+}
+
+/// The first byte at or after `i` of `w` that is not JSON whitespace (or `w.len()`).
+#[inline(always)]
+pub(super) fn skip_ws(w: &[u8], mut i: usize) -> usize {
+    // Compact JSON has none: one compare says so.
+    while let Some(&b) = w.get(i)
+        && b <= b' '
+        && matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+    {
+        i += 1;
+    }
+    i
 }
 
 impl Probe {

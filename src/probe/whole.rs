@@ -8,20 +8,9 @@
 //! knows every case and says what the error is and where. Both are tested to agree on every
 //! line the fast path decides (`tests.rs`).
 
+use super::walk::skip_ws;
 use super::{Outcome, Probe, Stop};
 use crate::block::string_end;
-
-/// The first byte at or after `i` that is not JSON whitespace.
-#[inline(always)]
-fn skip_ws(w: &[u8], mut i: usize) -> usize {
-    while let Some(&b) = w.get(i)
-        && b <= b' '
-        && matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-    {
-        i += 1;
-    }
-    i
-}
 
 /// Why the fast path stopped: decided (the outcome is in `Probe::decided`) or given up.
 #[derive(Clone, Copy, Debug)]
@@ -51,8 +40,9 @@ macro_rules! need {
 }
 
 impl Probe {
-    /// Classifies the line `w` (or its first bytes, `exact` false) when the fast path can:
-    /// `None` when it gave up, and [`Probe::start`] and [`Probe::resume`] must decide.
+    /// Classifies the line `w` (all of it, or its first bytes) when the fast path can: `None`
+    /// when it gave up, and [`Probe::start`] and [`Probe::resume`] must decide (a decision
+    /// taken within the first bytes of a line is the decision on the whole line).
     #[inline(always)]
     pub(crate) fn whole(&mut self, w: &[u8]) -> Option<Outcome> {
         self.start();
