@@ -10,7 +10,10 @@
 //!
 //! The walk ([`walk`]) is a state machine that can be fed a line in pieces ([`Probe::resume`]):
 //! the scanner feeds a long line a piece at a time and releases the pages behind each piece;
-//! the probe itself releases nothing.
+//! the probe itself releases nothing. Lines (or their first [`WHOLE_MAX`] bytes) whose bytes
+//! are all at hand go first through a fast path ([`whole`]) that reads them in one loop and
+//! hands anything unusual (an escaped key, a syntax error, the end of the bytes) back to the
+//! walk.
 
 use std::collections::HashMap;
 
