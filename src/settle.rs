@@ -6,7 +6,7 @@
 use crate::complete::Complete;
 use crate::decode::Event;
 use crate::lines::{Line, is_blank};
-use crate::probe::{Outcome, Probe, Progress, WHOLE_MAX};
+use crate::probe::{Outcome, Probe, Progress};
 use crate::report::{Dropped, Malformed, Report};
 use crate::scanner::Scanner;
 use crate::sink::{Category, Passed, Sink};
@@ -30,7 +30,7 @@ fn classify_in_pieces(
     exact: bool,
     release: Release<'_>,
 ) -> Outcome {
-    if let Some(o) = probe.whole(&window[..window.len().min(WHOLE_MAX)]) {
+    if let Some(o) = probe.whole(window) {
         return o;
     }
     probe.start();

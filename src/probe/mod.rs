@@ -10,7 +10,7 @@
 //!
 //! The walk ([`walk`]) is a state machine that can be fed a line in pieces ([`Probe::resume`]):
 //! the scanner feeds a long line a piece at a time and releases the pages behind each piece;
-//! the probe itself releases nothing. Lines (or their first [`WHOLE_MAX`] bytes) whose bytes
+//! the probe itself releases nothing. Lines (or their first [`whole::WHOLE_MAX`] bytes) whose bytes
 //! are all at hand go first through a fast path ([`whole`]) that reads them in one loop and
 //! hands anything unusual (an escaped key, a syntax error, the end of the bytes) back to the
 //! walk.
@@ -115,10 +115,6 @@ fn head_at(w: &[u8], s: usize, e: usize) -> u64 {
         None => head(&w[s..e]),
     }
 }
-
-/// The fast path ([`whole`]) reads at most this many bytes of a line: past them it gives up,
-/// and the resumable walk reads the line again from its start.
-pub(crate) const WHOLE_MAX: usize = 64 << 10;
 
 /// Children or values over this many are looked up in a hash map rather than one by one.
 const MAP_OVER: usize = 8;
@@ -327,7 +323,7 @@ impl Probe {
     /// `exact` says the window is the whole line: running out of bytes before the top-level
     /// object closes is then a syntax error rather than [`Outcome::Undecided`].
     pub(crate) fn classify(&mut self, window: &[u8], exact: bool) -> Outcome {
-        if let Some(o) = self.whole(&window[..window.len().min(WHOLE_MAX)]) {
+        if let Some(o) = self.whole(window) {
             return o;
         }
         self.start();

@@ -12,6 +12,10 @@ use super::walk::skip_ws;
 use super::{Outcome, Probe, Stop};
 use crate::block::string_end;
 
+/// The fast path reads at most this many bytes of a line: past them it gives up, and the
+/// resumable walk reads the line again from its start.
+pub(super) const WHOLE_MAX: usize = 64 << 10;
+
 /// Why the fast path stopped: decided (the outcome is in `Probe::decided`) or given up.
 #[derive(Clone, Copy, Debug)]
 enum Exit {
@@ -40,11 +44,13 @@ macro_rules! need {
 }
 
 impl Probe {
-    /// Classifies the line `w` (all of it, or its first bytes) when the fast path can: `None`
-    /// when it gave up, and [`Probe::start`] and [`Probe::resume`] must decide (a decision
-    /// taken within the first bytes of a line is the decision on the whole line).
+    /// Classifies the line (or the first bytes of a line) `window` from its first
+    /// [`WHOLE_MAX`] bytes when the fast path can: `None` when it gave up, and [`Probe::start`]
+    /// and [`Probe::resume`] must decide. (A decision taken within the first bytes of a line is
+    /// the decision on the whole line.)
     #[inline(always)]
-    pub(crate) fn whole(&mut self, w: &[u8]) -> Option<Outcome> {
+    pub(crate) fn whole(&mut self, window: &[u8]) -> Option<Outcome> {
+        let w = &window[..window.len().min(WHOLE_MAX)];
         self.start();
         match self.whole_walk(w) {
             Ok(never) => match never {},
