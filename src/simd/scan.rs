@@ -73,11 +73,7 @@ fn string_block<K: Kernel>(
     let (q, b) = unsafe { K::strings(block) };
     let b = b & below(n);
     let carried = *escape;
-    let esc = if b == 0 && carried == 0 {
-        0
-    } else {
-        escaped(b, escape)
-    };
+    let esc = escaped(b, escape);
     let q = q & !esc & below(n);
     if q != 0 {
         let end = q.trailing_zeros() as usize;

@@ -46,55 +46,59 @@ fn prefetch(p: *const u8) {
     unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
 }
 
+// The AVX2 kernels' repeated steps, as macros, not closures or functions: a closure is not
+// compiled with the caller's target features, so the intrinsics in it would not be inlined
+// (each would be a call); they expand inside the kernels, which run only where AVX2 was
+// detected.
+
+/// The two 32-byte halves of the 64-byte block `$block` (two unaligned loads, at offsets 0
+/// and 32).
+macro_rules! halves {
+    ($block:expr) => {{
+        let p = $block.as_ptr();
+        (
+            _mm256_loadu_si256(p.cast()),
+            _mm256_loadu_si256(p.add(32).cast()),
+        )
+    }};
+}
+
+/// The 64-bit mask of the byte masks `$l` and `$h` of the two halves (bit `i`: byte `i`).
+macro_rules! bits {
+    ($l:expr, $h:expr) => {
+        (_mm256_movemask_epi8($l) as u32 as u64) | ((_mm256_movemask_epi8($h) as u32 as u64) << 32)
+    };
+}
+
+/// The mask of the bytes equal to `$c` (a splatted vector) in the halves `$lo`, `$hi`.
+macro_rules! eq_bits {
+    ($lo:expr, $hi:expr, $c:expr) => {
+        bits!(_mm256_cmpeq_epi8($lo, $c), _mm256_cmpeq_epi8($hi, $c))
+    };
+}
+
 impl Kernel for Avx2 {
     #[inline(always)]
     unsafe fn strings(block: &[u8; 64]) -> (u64, u64) {
-        // SAFETY: as in `raw` below.
+        // SAFETY: the caller guarantees AVX2; `halves!` reads the 64 bytes of `block`.
         unsafe {
-            let p = block.as_ptr();
-            let (lo, hi) = (
-                _mm256_loadu_si256(p.cast()),
-                _mm256_loadu_si256(p.add(32).cast()),
-            );
+            let (lo, hi) = halves!(block);
             let (q, b) = (_mm256_set1_epi8(b'"' as i8), _mm256_set1_epi8(b'\\' as i8));
-            // Macros, not closures: a closure is not compiled with the caller's target
-            // features, so the intrinsics in it would not be inlined (each would be a call).
-            macro_rules! bits {
-                ($l:expr, $h:expr) => {
-                    (_mm256_movemask_epi8($l) as u32 as u64)
-                        | ((_mm256_movemask_epi8($h) as u32 as u64) << 32)
-                };
-            }
-            (
-                bits!(_mm256_cmpeq_epi8(lo, q), _mm256_cmpeq_epi8(hi, q)),
-                bits!(_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b)),
-            )
+            (eq_bits!(lo, hi, q), eq_bits!(lo, hi, b))
         }
     }
 
     #[inline(always)]
     unsafe fn brackets(block: &[u8; 64]) -> (u64, u64, u64) {
-        // SAFETY: the caller guarantees AVX2; the two loads read 32 bytes each at offsets 0
-        // and 32 of the 64-byte `block`.
+        // SAFETY: the caller guarantees AVX2; `halves!` reads the 64 bytes of `block`.
         unsafe {
-            let p = block.as_ptr();
-            let (lo, hi) = (
-                _mm256_loadu_si256(p.cast()),
-                _mm256_loadu_si256(p.add(32).cast()),
-            );
+            let (lo, hi) = halves!(block);
             let (q, b) = (_mm256_set1_epi8(b'"' as i8), _mm256_set1_epi8(b'\\' as i8));
             let (fold, open, close) = (
                 _mm256_set1_epi8(0x20),
                 _mm256_set1_epi8(b'{' as i8),
                 _mm256_set1_epi8(b'}' as i8),
             );
-            // A macro, not a closure (see `strings`).
-            macro_rules! bits {
-                ($l:expr, $h:expr) => {
-                    (_mm256_movemask_epi8($l) as u32 as u64)
-                        | ((_mm256_movemask_epi8($h) as u32 as u64) << 32)
-                };
-            }
             // Setting bit 0x20 maps `[` to `{` and `]` to `}`, and no other byte to either.
             macro_rules! brackets {
                 ($v:expr) => {{
@@ -106,8 +110,8 @@ impl Kernel for Avx2 {
                 }};
             }
             (
-                bits!(_mm256_cmpeq_epi8(lo, q), _mm256_cmpeq_epi8(hi, q)),
-                bits!(_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b)),
+                eq_bits!(lo, hi, q),
+                eq_bits!(lo, hi, b),
                 bits!(brackets!(lo), brackets!(hi)),
             )
         }
@@ -115,34 +119,23 @@ impl Kernel for Avx2 {
 
     #[inline(always)]
     unsafe fn string_bytes(block: &[u8; 64]) -> (u64, u64, u64, u64) {
-        // SAFETY: the caller guarantees AVX2; the two loads read 32 bytes each at offsets 0
-        // and 32 of the 64-byte `block`.
+        // SAFETY: the caller guarantees AVX2; `halves!` reads the 64 bytes of `block`.
         unsafe {
-            let p = block.as_ptr();
-            let (lo, hi) = (
-                _mm256_loadu_si256(p.cast()),
-                _mm256_loadu_si256(p.add(32).cast()),
-            );
+            let (lo, hi) = halves!(block);
             let (q, b, c) = (
                 _mm256_set1_epi8(b'"' as i8),
                 _mm256_set1_epi8(b'\\' as i8),
                 _mm256_set1_epi8(0x1f),
             );
-            // A macro, not a closure (see `strings`).
-            macro_rules! bits {
-                ($l:expr, $h:expr) => {
-                    (_mm256_movemask_epi8($l) as u32 as u64)
-                        | ((_mm256_movemask_epi8($h) as u32 as u64) << 32)
-                };
-            }
+            // Bytes below 0x20: those the unsigned minimum with 0x1f leaves unchanged.
             macro_rules! ctrl {
                 ($v:expr) => {
                     _mm256_cmpeq_epi8(_mm256_min_epu8($v, c), $v)
                 };
             }
             (
-                bits!(_mm256_cmpeq_epi8(lo, q), _mm256_cmpeq_epi8(hi, q)),
-                bits!(_mm256_cmpeq_epi8(lo, b), _mm256_cmpeq_epi8(hi, b)),
+                eq_bits!(lo, hi, q),
+                eq_bits!(lo, hi, b),
                 bits!(ctrl!(lo), ctrl!(hi)),
                 bits!(lo, hi),
             )
@@ -203,7 +196,7 @@ impl Kernel for Avx2 {
             let hi_t = _mm256_broadcastsi128_si256(_mm_loadu_si128(ESCAPE_HI.as_ptr().cast()));
             let lo_t = _mm256_broadcastsi128_si256(_mm_loadu_si128(ESCAPE_LO.as_ptr().cast()));
             let nib = _mm256_set1_epi8(0x0f);
-            // A macro, not a closure (see `strings`).
+            // A macro, not a closure (see the macros above `impl Kernel for Avx2`).
             macro_rules! hits {
                 ($v:expr) => {{
                     let v = $v;

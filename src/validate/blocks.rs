@@ -243,11 +243,7 @@ impl<'w> Blocks<'w> {
             return None;
         }
         let mut escape = self.carry.escape;
-        let escaped = if backslash == 0 && escape == 0 {
-            0
-        } else {
-            escaped(backslash, &mut escape)
-        };
+        let escaped = escaped(backslash, &mut escape);
         if quote & !escaped != 0 {
             return None;
         }
