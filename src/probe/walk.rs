@@ -100,6 +100,20 @@ impl Cur<'_> {
     }
 }
 
+/// Where the number or literal going on at `w[j]` ends (the separator, bracket or
+/// whitespace after it): `Err` with the index of a byte that cannot follow one, `None` when
+/// `w` ends first. (Its grammar is not checked: the probe is not a validator.)
+#[inline(always)]
+pub(super) fn scalar_end(w: &[u8], mut j: usize) -> Option<Result<usize, usize>> {
+    loop {
+        match *w.get(j)? {
+            b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n' => return Some(Ok(j)),
+            b'"' | b'{' | b'[' | b':' => return Some(Err(j)),
+            _ => j += 1,
+        }
+    }
+}
+
 /// The first byte at or after `i` of `w` that is not JSON whitespace (or `w.len()`).
 #[inline(always)]
 pub(super) fn skip_ws(w: &[u8], mut i: usize) -> usize {
@@ -250,13 +264,8 @@ impl Probe {
                             fallback(walk, Walk::After { node }, || self.after(cur, node))?
                         }
                         b'{' if !self.nodes[child].children.is_empty() => {
-                            for k in 0..self.nodes[child].rules.len() {
-                                let r = self.nodes[child].rules[k];
-                                self.fail(r);
-                            }
-                            self.check()?;
+                            self.enter(node, child)?;
                             cur.i += 1;
-                            self.parents.push(node);
                             Walk::FirstKey { node: child }
                         }
                         _ => {
@@ -290,15 +299,15 @@ impl Probe {
                     cur.i = self.skipped_container(cur)?;
                     fallback(walk, Walk::After { node }, || self.after(cur, node))?
                 }
-                Walk::InScalar { node } => loop {
-                    match *cur.w.get(cur.i).ok_or(Stop::Eof)? {
-                        b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n' => {
-                            break fallback(walk, Walk::After { node }, || self.after(cur, node))?;
-                        }
-                        b'"' | b'{' | b'[' | b':' => {
-                            return Err(self.syntax(cur.i, "unexpected byte after a scalar"));
-                        }
-                        _ => cur.i += 1,
+                Walk::InScalar { node } => match scalar_end(cur.w, cur.i) {
+                    Some(Ok(end)) => {
+                        cur.i = end;
+                        fallback(walk, Walk::After { node }, || self.after(cur, node))?
+                    }
+                    Some(Err(at)) => return Err(self.syntax(at, "unexpected byte after a scalar")),
+                    None => {
+                        cur.i = cur.w.len();
+                        return Err(Stop::Eof);
                     }
                 },
                 Walk::After { node } => self.after(cur, node)?,
@@ -428,6 +437,19 @@ impl Probe {
             }
             _ => Err(self.syntax(cur.i, "expected ',' or '}'")),
         }
+    }
+
+    /// The walk enters the object that is the value of trie node `child` (a key of `node`'s
+    /// object): the rules ending at `child` fail (their value is no string).
+    #[inline(always)]
+    pub(super) fn enter(&mut self, node: usize, child: usize) -> Step {
+        for k in 0..self.nodes[child].rules.len() {
+            let r = self.nodes[child].rules[k];
+            self.fail(r);
+        }
+        self.check()?;
+        self.parents.push(node);
+        Ok(())
     }
 
     /// The object of trie node `node` closed: its rules have failed (every rule, for the

@@ -8,7 +8,7 @@
 //! knows every case and says what the error is and where. Both are tested to agree on every
 //! line the fast path decides (`tests.rs`).
 
-use super::walk::skip_ws;
+use super::walk::{scalar_end, skip_ws};
 use super::{Outcome, Probe, Stop};
 use crate::block::string_end;
 
@@ -120,12 +120,7 @@ impl Probe {
                     self.string_value(w, c, s, e, esc)?;
                 }
                 Some(c) if b == b'{' && !self.nodes[c].children.is_empty() => {
-                    for k in 0..self.nodes[c].rules.len() {
-                        let r = self.nodes[c].rules[k];
-                        self.fail(r);
-                    }
-                    self.check()?;
-                    self.parents.push(node);
+                    self.enter(node, c)?;
                     node = c;
                     i = skip_ws(w, i + 1);
                     if need!(w.get(i)) == &b'}' {
@@ -162,16 +157,10 @@ impl Probe {
                     _ => Err(Exit::GiveUp),
                 }
             }
-            b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
-                let mut j = i + 1;
-                loop {
-                    match *need!(w.get(j)) {
-                        b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n' => return Ok(j),
-                        b'"' | b'{' | b'[' | b':' => return Err(Exit::GiveUp),
-                        _ => j += 1,
-                    }
-                }
-            }
+            b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => match need!(scalar_end(w, i + 1)) {
+                Ok(end) => Ok(end),
+                Err(_) => Err(Exit::GiveUp),
+            },
             _ => Err(Exit::GiveUp),
         }
     }
