@@ -331,6 +331,8 @@ impl Scanner {
             // scan_file (and ScannerBuilder::mmap) is that the file is not truncated or
             // modified during the scan; callers that cannot promise it use mmap(false).
             let map = unsafe { source::map(file, path) }?;
+            let mut sink = sink;
+            sink.input_file(file);
             self.scan_map(&map, sink)
         } else {
             log::debug!(
@@ -387,6 +389,8 @@ impl Scanner {
         // SAFETY: an unnamed (O_TMPFILE) or already unlinked spool that only this process holds:
         // nobody else can name it, so nobody can truncate or modify it while it is mapped.
         let map = unsafe { source::map(spool, None) }?;
+        let mut sink = sink;
+        sink.input_file(spool);
         let r = self.scan_map(&map, sink);
         drop(map);
         source::drop_cache(spool);

@@ -103,6 +103,25 @@ pub trait Sink {
         Ok(())
     }
 
+    /// Called once at the start of a scan whose input is a file the scan maps: the file of
+    /// [`Scanner::scan_path`](crate::Scanner::scan_path) and
+    /// [`Scanner::scan_file`](crate::Scanner::scan_file), or the unnamed spool a file is
+    /// copied into with [`mmap(false)`](crate::ScannerBuilder::mmap) or a command's output
+    /// is spooled into. Every line the sink is given lies in it at its offset
+    /// ([`Event::offset`], [`Passed::offset`], ...) with the bytes the sink is given, the
+    /// terminator after them. A sink that hands lines on can then write them straight from
+    /// the file (`sendfile(2)`, `copy_file_range(2)`), the kernel copying from the page cache,
+    /// instead of copying each line itself: `spoolscan scan` writes runs of adjacent retained
+    /// lines that way. Not called for slices, nor for readers scanned as they arrive, nor by
+    /// the followers. Default: nothing.
+    ///
+    /// The file is borrowed for the call; keep a duplicate
+    /// ([`File::try_clone`](std::fs::File::try_clone)) to read it later in the scan, at the
+    /// latest in [`Sink::finish`]. (A mapped file is only as stable as the contract of
+    /// [`Scanner::scan_path`](crate::Scanner::scan_path) makes it: nobody modifies it during
+    /// the scan.)
+    fn input_file(&mut self, _file: &std::fs::File) {}
+
     /// Called now and then with the number of bytes scanned so far (for progress bars);
     /// `total` is 0 while the input's size is unknown (a reader). Default: nothing.
     fn progress(&mut self, _scanned: u64, _total: u64) {}
@@ -143,6 +162,9 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     }
     fn read_back(&mut self, input: &Input<'_>, report: &Report) -> Result<(), S::Error> {
         (**self).read_back(input, report)
+    }
+    fn input_file(&mut self, file: &std::fs::File) {
+        (**self).input_file(file)
     }
     fn progress(&mut self, scanned: u64, total: u64) {
         (**self).progress(scanned, total)

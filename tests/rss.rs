@@ -270,7 +270,11 @@ fn a_line_read_whole_by_the_probe_is_released_as_it_goes() {
         eprintln!("threads {threads}: {:?}", l.peak);
         assert_eq!(l.report["skipped"], 16, "{}", l.report);
         assert_eq!(l.report["oversize_skipped"], 0, "{}", l.report);
-        let bound = 10 * 1024 + (threads as i64 - 1) * PER_THREAD_KIB;
+        // 12 MiB: on a kernel that maps a large folio of the page cache (up to 2 MiB) at
+        // each fault, the scan's LF search and the probe each hold up to a folio past the
+        // piece they read; 7.1-10.3 MiB measured sequentially there (13 runs, the binary's
+        // own text included), 8-10 MiB elsewhere.
+        let bound = 12 * 1024 + (threads as i64 - 1) * PER_THREAD_KIB;
         assert!(
             l.peak.file_kib <= bound,
             "RssFile reached {} KiB (> {bound}) while reading 16 MiB lines on {threads} threads",

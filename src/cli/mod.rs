@@ -1,6 +1,7 @@
 //! The `spoolscan` command line, built on the public library API only.
 
 pub mod args;
+pub mod direct;
 pub mod harden;
 pub mod live;
 pub mod outcome;

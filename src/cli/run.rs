@@ -189,7 +189,8 @@ pub fn run(args: &RunArgs) -> Result<(), Exit> {
     let mut sink = LineWriter::new(
         io::BufWriter::with_capacity(256 << 10, stdout.lock()),
         args.quiet,
-    );
+    )
+    .direct();
     let report = scanner.scan_file(run.stdout.file(), &mut sink)?;
     let _ = run.stdout.drop_cache();
     sink.flush().map_err(Output::Write)?;

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use spoolscan::{Event, Follower, Report, Scanner, Sink};
 
 use super::args::ScanOptions;
+use super::direct::{Direct, Step};
 use super::{Exit, Output, write_stats, write_text};
 
 /// Arguments of `spoolscan scan`.
@@ -53,6 +54,12 @@ pub struct LineWriter<W: Write> {
     flush_each: bool,
     /// Set when stdout was closed by the reader (`| head`): the scan stops quietly.
     pub closed: bool,
+    /// Runs of retained lines written straight from the input file, when `out` is stdout
+    /// ([`LineWriter::direct`]); `None`: every line is copied through `out`.
+    direct: Option<Direct>,
+    /// The path of the input being scanned, for the error of a file that shrank while a run
+    /// was written from it.
+    pub input_path: Option<PathBuf>,
 }
 
 impl<W: Write> LineWriter<W> {
@@ -63,14 +70,39 @@ impl<W: Write> LineWriter<W> {
             remaining: None,
             flush_each: false,
             closed: false,
+            direct: None,
+            input_path: None,
         }
+    }
+
+    /// The error of a failed write: the input file's, worded as the scan's, when it shrank
+    /// under a run written from it (see [`super::direct`]).
+    fn write_error(&self, e: io::Error) -> Output {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            return Output::Scan(spoolscan::Error::Io {
+                path: self.input_path.clone(),
+                source: e,
+            });
+        }
+        Output::Write(e)
+    }
+
+    /// Writes long runs of adjacent retained lines straight from the input file to stdout
+    /// (see [`super::direct`]); `out` must be (a buffer over) stdout.
+    pub fn direct(mut self) -> LineWriter<W> {
+        self.direct = Some(Direct::default());
+        self
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
         if self.closed {
             return Ok(());
         }
-        match self.out.flush() {
+        let pending = match &mut self.direct {
+            Some(d) => d.write_pending(&mut self.out),
+            None => Ok(()),
+        };
+        match pending.and_then(|()| self.out.flush()) {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
                 self.closed = true;
                 Ok(())
@@ -89,10 +121,26 @@ impl<W: Write> Sink for LineWriter<W> {
     type Error = Output;
 
     fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, Output> {
-        let mut r = self
-            .out
-            .write_all(event.bytes())
-            .and_then(|()| self.out.write_all(b"\n"));
+        let r = match &mut self.direct {
+            Some(d) if d.active() && !self.flush_each => {
+                let (offset, len) = (event.offset(), event.bytes().len() as u64);
+                let mut step = d.offer(offset, len);
+                let mut r = Ok(());
+                if step == Step::Flush {
+                    r = d.write_pending(&mut self.out);
+                    step = d.offer(offset, len);
+                }
+                r.map(|()| step == Step::Copy)
+            }
+            _ => Ok(true),
+        };
+        let mut r = r.and_then(|copy| {
+            if copy {
+                self.out.write_all(event.bytes())?;
+                self.out.write_all(b"\n")?;
+            }
+            Ok(())
+        });
         if self.flush_each {
             r = r.and_then(|()| self.out.flush());
         }
@@ -116,7 +164,7 @@ impl<W: Write> Sink for LineWriter<W> {
                 std::hint::black_box(touched);
                 Err(Output::Write(e))
             }
-            Err(e) => Err(Output::Write(e)),
+            Err(e) => Err(self.write_error(e)),
         }
     }
 
@@ -128,9 +176,30 @@ impl<W: Write> Sink for LineWriter<W> {
         self.flush().map_err(Output::Write)
     }
 
+    fn input_file(&mut self, file: &File) {
+        if let Some(d) = &mut self.direct {
+            d.set_source(file);
+        }
+    }
+
     fn finish(&mut self, _report: &Report) -> Result<(), Output> {
         self.progress.clear();
-        Ok(())
+        // The run still pending is written while its file is at hand.
+        let r = match &mut self.direct {
+            Some(d) if !self.closed => {
+                let r = d.write_pending(&mut self.out);
+                d.clear();
+                r
+            }
+            _ => Ok(()),
+        };
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            r => r.map_err(|e| self.write_error(e)),
+        }
     }
 }
 
@@ -221,7 +290,8 @@ pub fn run(args: &ScanArgs) -> Result<(), Exit> {
     let mut sink = LineWriter::new(
         io::BufWriter::with_capacity(256 << 10, stdout.lock()),
         args.quiet,
-    );
+    )
+    .direct();
     sink.remaining = args.max_count;
     if args.follow {
         let [file] = &args.files[..] else {
@@ -238,6 +308,7 @@ pub fn run(args: &ScanArgs) -> Result<(), Exit> {
         return write_stats(args.stats.as_deref(), &report);
     }
     if args.files.len() <= 1 {
+        sink.input_path = args.files.first().filter(|p| p.as_os_str() != "-").cloned();
         let report = scan_input(&mut scanner, args.files.first(), &mut sink)?;
         sink.flush().map_err(Output::Write)?;
         return write_stats(args.stats.as_deref(), &report);
@@ -248,6 +319,7 @@ pub fn run(args: &ScanArgs) -> Result<(), Exit> {
         if sink.done() || sink.closed {
             break;
         }
+        sink.input_path = Some(file.clone()).filter(|p| p.as_os_str() != "-");
         let report = scan_input(&mut scanner, Some(file), &mut sink)?;
         reports.push(PathReport {
             path: file.to_string_lossy().into_owned(),
