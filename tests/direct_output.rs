@@ -223,3 +223,40 @@ fn run_writes_the_spooled_output_from_the_spool() {
         "run: output differs"
     );
 }
+
+/// A reader that stops reading (`| head`) stops the scan soon, as with the copied output: a
+/// run is written a few MiB at a time, not held back to its end.
+#[test]
+fn a_closed_pipe_stops_the_scan_within_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("all-kept.ndjson");
+    let line = format!("{{\"type\":\"keep\",\"t\":\"{}\"}}\n", "y".repeat(1000));
+    let lines = 40_000; // 40 MB, every line kept: one run
+    std::fs::write(&path, line.repeat(lines)).unwrap();
+    let stats = dir.path().join("stats.json");
+    let mut child = bin()
+        .arg("scan")
+        .arg(&path)
+        .args(["--threads", "1", "-q", "--stats"])
+        .arg(&stats)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe closes here; the scan stops quietly (exit 0) with the report of what it read.
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(first.starts_with(b"{\"type\":\"keep\""));
+    let report: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    let read = report["lines"].as_u64().unwrap();
+    assert!(
+        read < lines as u64 / 2,
+        "read {read} of {lines} lines after the reader left"
+    );
+}

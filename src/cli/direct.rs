@@ -4,8 +4,9 @@
 //! spool), [`Sink::input_file`](spoolscan::Sink::input_file) hands the file over. A retained
 //! line that directly follows the one before it (one LF between them) extends a run, and a run
 //! of at least [`DIRECT_MIN`] bytes is not copied line by line into the output buffer: it is
-//! written with one `sendfile(2)` from the file's page cache when the run ends (a line that is
-//! not retained, or the end of the scan). Its bytes are then never copied by the process
+//! written with `sendfile(2)` from the file's page cache when the run ends (a line that is
+//! not retained, or the end of the scan), and [`DIRECT_STEP`] bytes at a time while it goes
+//! on. Its bytes are then never copied by the process
 //! (none at all for `/dev/null`), and the calling thread of a parallel scan never maps again
 //! the pages its workers released. Runs only extend over LF-only terminators, so the output is
 //! the same bytes as the copying path's (lines without CR, each followed by an LF).
@@ -23,6 +24,11 @@ use rustix::io::Errno;
 /// Runs of at least this many bytes are written from the file; shorter ones are copied.
 pub const DIRECT_MIN: u64 = 64 << 10;
 
+/// A run that goes on is written this many bytes at a time: a reader that stops reading
+/// (`| head`) stops the scan within that much, and what is written is never far behind the
+/// scan.
+pub const DIRECT_STEP: u64 = 4 << 20;
+
 /// What [`Direct::offer`] decided for a line.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
@@ -32,6 +38,9 @@ pub enum Step {
     Copy,
     /// Write the pending run first ([`Direct::write_pending`]), then offer the line again.
     Flush,
+    /// Taken into the run, whose bytes before the line are ready to be written
+    /// ([`Direct::write_ready`]).
+    Ready,
 }
 
 /// The input file and the run of retained lines not yet written from it.
@@ -43,6 +52,9 @@ pub struct Direct {
     /// `[start, end)` of the input: retained lines with an LF between each two, written
     /// followed by an LF.
     pending: Option<(u64, u64)>,
+    /// `[start, end)` of the input: the first lines of a run that goes on, LF after each, to
+    /// write before the pending run.
+    ready: Option<(u64, u64)>,
     /// The end of the last line copied, and the bytes of the run of adjacent lines it ends
     /// (LFs included).
     copied: Option<(u64, u64)>,
@@ -68,6 +80,11 @@ impl Direct {
     pub fn offer(&mut self, offset: u64, len: u64) -> Step {
         if let Some((start, end)) = self.pending {
             if offset == end + 1 {
+                if offset - start >= DIRECT_STEP {
+                    self.ready = Some((start, offset));
+                    self.pending = Some((offset, offset + len));
+                    return Step::Ready;
+                }
                 self.pending = Some((start, offset + len));
                 return Step::Deferred;
             }
@@ -91,7 +108,25 @@ impl Direct {
     /// flushed first, the run goes straight to stdout (or through `out` where `sendfile` is
     /// refused), the LF into `out`.
     pub fn write_pending(&mut self, out: &mut impl Write) -> io::Result<()> {
-        let (Some((mut at, end)), Some(src)) = (self.pending.take(), &self.src) else {
+        self.write_ready(out)?;
+        let Some((start, end)) = self.pending.take() else {
+            return Ok(());
+        };
+        self.send(out, start, end)?;
+        out.write_all(b"\n")
+    }
+
+    /// Writes the first lines of a run that goes on ([`Step::Ready`]), if any.
+    pub fn write_ready(&mut self, out: &mut impl Write) -> io::Result<()> {
+        match self.ready.take() {
+            Some((start, end)) => self.send(out, start, end),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes `[at, end)` of the source to stdout, after what `out` holds.
+    fn send(&mut self, out: &mut impl Write, mut at: u64, end: u64) -> io::Result<()> {
+        let Some(src) = &self.src else {
             return Ok(());
         };
         out.flush()?;
@@ -117,7 +152,7 @@ impl Direct {
             out.write_all(&buf[..got])?;
             at += got as u64;
         }
-        out.write_all(b"\n")
+        Ok(())
     }
 
     /// Forgets the source (at the end of its scan, after [`Direct::write_pending`]).
@@ -164,5 +199,24 @@ mod tests {
         assert_eq!(d.offer(next + 108, 5), Step::Copy);
         // A line that is a long run alone is deferred at once.
         assert_eq!(d.offer(next + 200, DIRECT_MIN), Step::Deferred);
+        // A run that goes on is handed over DIRECT_STEP bytes at a time.
+        let mut at = next + 200 + DIRECT_MIN + 1;
+        let mut readies = Vec::new();
+        while at < 3 * DIRECT_STEP {
+            if d.offer(at, 999) == Step::Ready {
+                readies.push(d.ready.take().unwrap());
+            }
+            at += 1000;
+        }
+        assert_eq!(readies.len(), 2, "{readies:?}");
+        assert_eq!(readies[0].0, next + 200);
+        assert_eq!(readies[1].0, readies[0].1);
+        assert!(
+            readies
+                .iter()
+                .all(|(s, e)| e - s >= DIRECT_STEP && e - s < DIRECT_STEP + 1000)
+        );
+        // The rest of the run is pending from where the last part handed over ends.
+        assert_eq!(d.pending.unwrap(), (readies[1].1, at - 1));
     }
 }

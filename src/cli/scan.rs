@@ -130,6 +130,9 @@ impl<W: Write> Sink for LineWriter<W> {
                     r = d.write_pending(&mut self.out);
                     step = d.offer(offset, len);
                 }
+                if step == Step::Ready {
+                    r = r.and_then(|()| d.write_ready(&mut self.out));
+                }
                 r.map(|()| step == Step::Copy)
             }
             _ => Ok(true),
