@@ -137,20 +137,30 @@ impl<'w> Blocks<'w> {
     /// The CPU supports K's level (the caller runs inside `dispatch!`).
     #[inline(always)]
     pub(super) unsafe fn next<K: Kernel>(&mut self) -> Option<Result<Block, Invalid>> {
-        let (w, j) = (self.w, self.j);
-        if j >= w.len() {
-            return None;
-        }
-        self.j += 64;
-        // SAFETY: passed on from the caller; the address is only a hint (`wrapping_add`: it
-        // may lie past the end of `w`).
-        unsafe { K::prefetch(w.as_ptr().wrapping_add(j + PREFETCH)) };
-        if self.carry.in_string != 0 && w.len() - j >= 64 {
-            // SAFETY: passed on from the caller.
-            if let Some(block) = unsafe { self.inside_string::<K>(j) } {
-                return Some(block);
+        let w = self.w;
+        let j = loop {
+            let j = self.j;
+            if j >= w.len() {
+                return None;
             }
-        }
+            self.j += 64;
+            // SAFETY: passed on from the caller; the address is only a hint (`wrapping_add`:
+            // it may lie past the end of `w`).
+            unsafe { K::prefetch(w.as_ptr().wrapping_add(j + PREFETCH)) };
+            if self.carry.in_string == 0 || w.len() - j < 64 {
+                break j;
+            }
+            // A block inside a string that goes on past it holds no token: it is checked and
+            // passed over, not handed to the walks. (Every carry of the fast walk is 0 across
+            // it: a block that ends inside a string leaves no separator, quote, scalar or
+            // first token waiting for its next byte.)
+            // SAFETY: passed on from the caller.
+            match unsafe { self.inside_string::<K>(j) } {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return Some(Err(e)),
+                None => break j,
+            }
+        };
         let mut valid = below(w.len() - j);
         let bytes = block_at(w, j, &mut self.pad);
         let in_string_before = self.carry.in_string != 0;
@@ -225,16 +235,16 @@ impl<'w> Blocks<'w> {
         }))
     }
 
-    /// [`Blocks::next`] for the whole block at `j` when it lies inside a string that goes on
-    /// past it (the block after a string left open holds no quote that closes it, and no
-    /// control byte): checked with the masks a string's body needs only, the cheapest kernel.
-    /// `None` (nothing changed) when the block is not such a block.
+    /// Checks the whole block at `j` when it lies inside a string that goes on past it (the
+    /// block after a string left open holds no quote that closes it, and no control byte),
+    /// with the masks a string's body needs only, the cheapest kernel. `None` (nothing
+    /// changed) when the block is not such a block.
     ///
     /// # Safety
     ///
     /// As for [`Blocks::next`].
     #[inline(always)]
-    unsafe fn inside_string<K: Kernel>(&mut self, j: usize) -> Option<Result<Block, Invalid>> {
+    unsafe fn inside_string<K: Kernel>(&mut self, j: usize) -> Option<Result<(), Invalid>> {
         let bytes: &[u8; 64] = self.w[j..j + 64].try_into().expect("64 bytes");
         // SAFETY: passed on from the caller.
         let (quote, backslash, ctrl, high) = unsafe { K::string_bytes(bytes) };
@@ -263,17 +273,7 @@ impl<'w> Blocks<'w> {
         {
             return Some(Err(e));
         }
-        Some(Ok(Block {
-            j,
-            open: 0,
-            close: 0,
-            sep: 0,
-            colon: 0,
-            open_quote: 0,
-            close_quote: 0,
-            scalar_start: 0,
-            gap: 0,
-        }))
+        Some(Ok(()))
     }
 
     /// Whether a string is still open after the last byte. (The carry out of the last block
