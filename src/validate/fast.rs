@@ -193,12 +193,14 @@ pub(super) fn walk<K: Kernel>(blocks: &mut Blocks<'_>) -> bool {
                     }
                 } else {
                     // SAFETY: as for `blocks.next` above.
-                    let odd = unsafe { K::prefix_xor(seps) } & seps;
+                    let px = unsafe { K::prefix_xor(seps) };
+                    let odd = px & seps;
                     let colons = if top & ODD == 0 { odd } else { seps & !odd };
                     if b.colon & seps != colons {
                         return false;
                     }
-                    let flip = (seps.count_ones() & 1) as u8;
+                    // Whether their count is odd: the prefix XOR's last bit.
+                    let flip = (px >> 63) as u8;
                     top = OBJECT | if (top & ODD) ^ flip == 1 { ODD } else { EVEN };
                 }
             }
