@@ -324,15 +324,14 @@ impl Scanner {
         &mut self,
         file: &File,
         path: Option<&Path>,
-        sink: S,
+        mut sink: S,
     ) -> Result<Report, S::Error> {
         if self.config.mmap && is_regular(file) {
             // SAFETY: mapping a file the caller named. The documented contract of scan_path /
             // scan_file (and ScannerBuilder::mmap) is that the file is not truncated or
             // modified during the scan; callers that cannot promise it use mmap(false).
             let map = unsafe { source::map(file, path) }?;
-            let mut sink = sink;
-            sink.input_file(file);
+            sink.input_file(file, path);
             self.scan_map(&map, sink)
         } else {
             log::debug!(
@@ -384,13 +383,12 @@ impl Scanner {
     pub(crate) fn scan_spool<S: Sink>(
         &mut self,
         spool: &File,
-        sink: S,
+        mut sink: S,
     ) -> Result<Report, S::Error> {
         // SAFETY: an unnamed (O_TMPFILE) or already unlinked spool that only this process holds:
         // nobody else can name it, so nobody can truncate or modify it while it is mapped.
         let map = unsafe { source::map(spool, None) }?;
-        let mut sink = sink;
-        sink.input_file(spool);
+        sink.input_file(spool, None);
         let r = self.scan_map(&map, sink);
         drop(map);
         source::drop_cache(spool);

@@ -107,7 +107,8 @@ pub trait Sink {
     /// [`Scanner::scan_path`](crate::Scanner::scan_path) and
     /// [`Scanner::scan_file`](crate::Scanner::scan_file), or the unnamed spool a file is
     /// copied into with [`mmap(false)`](crate::ScannerBuilder::mmap) or a command's output
-    /// is spooled into. Every line the sink is given lies in it at its offset
+    /// is spooled into, with its path when the scan was given one (`scan_path`). Every line
+    /// the sink is given lies in it at its offset
     /// ([`Event::offset`], [`Passed::offset`], ...) with the bytes the sink is given, the
     /// terminator after them. A sink that hands lines on can then write them straight from
     /// the file (`sendfile(2)`, `copy_file_range(2)`), the kernel copying from the page cache,
@@ -120,7 +121,7 @@ pub trait Sink {
     /// latest in [`Sink::finish`]. (A mapped file is only as stable as the contract of
     /// [`Scanner::scan_path`](crate::Scanner::scan_path) makes it: nobody modifies it during
     /// the scan.)
-    fn input_file(&mut self, _file: &std::fs::File) {}
+    fn input_file(&mut self, _file: &std::fs::File, _path: Option<&std::path::Path>) {}
 
     /// Called now and then with the number of bytes scanned so far (for progress bars);
     /// `total` is 0 while the input's size is unknown (a reader). Default: nothing.
@@ -163,8 +164,8 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     fn read_back(&mut self, input: &Input<'_>, report: &Report) -> Result<(), S::Error> {
         (**self).read_back(input, report)
     }
-    fn input_file(&mut self, file: &std::fs::File) {
-        (**self).input_file(file)
+    fn input_file(&mut self, file: &std::fs::File, path: Option<&std::path::Path>) {
+        (**self).input_file(file, path)
     }
     fn progress(&mut self, scanned: u64, total: u64) {
         (**self).progress(scanned, total)

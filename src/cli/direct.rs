@@ -18,6 +18,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
 use rustix::io::Errno;
 
@@ -47,6 +48,8 @@ pub enum Step {
 #[derive(Debug, Default)]
 pub struct Direct {
     src: Option<File>,
+    /// The source's path, when the scan was given one (for the error of a file that shrank).
+    pub path: Option<PathBuf>,
     /// The source's size when the scan started.
     len: u64,
     /// `[start, end)` of the input: retained lines with an LF between each two, written
@@ -58,14 +61,16 @@ pub struct Direct {
     /// The end of the last line copied, and the bytes of the run of adjacent lines it ends
     /// (LFs included).
     copied: Option<(u64, u64)>,
-    /// Cleared once `sendfile` to stdout was refused: `pread` and `write` from then on.
+    /// Set once `sendfile` to stdout was refused: `pread` and `write` from then on.
     no_sendfile: bool,
 }
 
 impl Direct {
-    /// The scan's input file (a duplicate is kept; without one, every line is copied).
-    pub fn set_source(&mut self, file: &File) {
+    /// The scan's input file and its path (a duplicate is kept; without one, every line is
+    /// copied).
+    pub fn set_source(&mut self, file: &File, path: Option<&Path>) {
         self.src = file.try_clone().ok();
+        self.path = path.map(Path::to_path_buf);
         self.len = file.metadata().map_or(0, |m| m.len());
         self.pending = None;
         self.copied = None;
@@ -131,6 +136,7 @@ impl Direct {
         };
         out.flush()?;
         let stdout = io::stdout();
+        let mut buf = Vec::new();
         while at < end {
             let want = usize::try_from(end - at).unwrap_or(usize::MAX).min(1 << 30);
             if !self.no_sendfile {
@@ -142,7 +148,7 @@ impl Direct {
                 }
                 continue;
             }
-            let mut buf = vec![0; want.min(256 << 10)];
+            buf.resize(want.min(256 << 10), 0);
             let got = match src.read_at(&mut buf, at) {
                 Ok(0) => return Err(shrank(self.len, src)),
                 Ok(n) => n,

@@ -57,9 +57,6 @@ pub struct LineWriter<W: Write> {
     /// Runs of retained lines written straight from the input file, when `out` is stdout
     /// ([`LineWriter::direct`]); `None`: every line is copied through `out`.
     direct: Option<Direct>,
-    /// The path of the input being scanned, for the error of a file that shrank while a run
-    /// was written from it.
-    pub input_path: Option<PathBuf>,
 }
 
 impl<W: Write> LineWriter<W> {
@@ -71,7 +68,6 @@ impl<W: Write> LineWriter<W> {
             flush_each: false,
             closed: false,
             direct: None,
-            input_path: None,
         }
     }
 
@@ -80,7 +76,7 @@ impl<W: Write> LineWriter<W> {
     fn write_error(&self, e: io::Error) -> Output {
         if e.kind() == io::ErrorKind::UnexpectedEof {
             return Output::Scan(spoolscan::Error::Io {
-                path: self.input_path.clone(),
+                path: self.direct.as_ref().and_then(|d| d.path.clone()),
                 source: e,
             });
         }
@@ -179,9 +175,9 @@ impl<W: Write> Sink for LineWriter<W> {
         self.flush().map_err(Output::Write)
     }
 
-    fn input_file(&mut self, file: &File) {
+    fn input_file(&mut self, file: &File, path: Option<&Path>) {
         if let Some(d) = &mut self.direct {
-            d.set_source(file);
+            d.set_source(file, path);
         }
     }
 
@@ -189,20 +185,20 @@ impl<W: Write> Sink for LineWriter<W> {
         self.progress.clear();
         // The run still pending is written while its file is at hand.
         let r = match &mut self.direct {
-            Some(d) if !self.closed => {
-                let r = d.write_pending(&mut self.out);
-                d.clear();
-                r
-            }
+            Some(d) if !self.closed => d.write_pending(&mut self.out),
             _ => Ok(()),
         };
-        match r {
+        let r = match r {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
                 self.closed = true;
                 Ok(())
             }
             r => r.map_err(|e| self.write_error(e)),
+        };
+        if let Some(d) = &mut self.direct {
+            d.clear();
         }
+        r
     }
 }
 
@@ -311,7 +307,6 @@ pub fn run(args: &ScanArgs) -> Result<(), Exit> {
         return write_stats(args.stats.as_deref(), &report);
     }
     if args.files.len() <= 1 {
-        sink.input_path = args.files.first().filter(|p| p.as_os_str() != "-").cloned();
         let report = scan_input(&mut scanner, args.files.first(), &mut sink)?;
         sink.flush().map_err(Output::Write)?;
         return write_stats(args.stats.as_deref(), &report);
@@ -322,7 +317,6 @@ pub fn run(args: &ScanArgs) -> Result<(), Exit> {
         if sink.done() || sink.closed {
             break;
         }
-        sink.input_path = Some(file.clone()).filter(|p| p.as_os_str() != "-");
         let report = scan_input(&mut scanner, Some(file), &mut sink)?;
         reports.push(PathReport {
             path: file.to_string_lossy().into_owned(),
