@@ -5,8 +5,12 @@
 //!
 //! `PR_SET_PDEATHSIG` (set on the command before exec) kills the command when spoolscan dies,
 //! even by `SIGKILL`, but not the command's own children. So each run also starts a tiny
-//! watchdog, `/bin/sh -c 'read -r x; [ "$x" = done ] || kill -s KILL -- -PGID'`, in a process
-//! group of its own, reading a pipe whose only writer is spoolscan. When the run ends,
+//! watchdog, `/bin/sh -c 'read -r g || exit; read -r x; [ "$x" = done ] || kill -s KILL -- -"$g"'`,
+//! in a process group of its own, reading a pipe whose only writer is spoolscan. The watchdog
+//! starts before the command ([`Watchdog::start`]), and is told the command's group id as soon
+//! as the command is spawned: a spoolscan killed while the command starts leaves no window in
+//! which the command's children outlive it with no watchdog (starting `/bin/sh` after the
+//! command left one of a few milliseconds, which a loaded machine widened). When the run ends,
 //! spoolscan writes `done` (before the leader is reaped, so the group id cannot have been
 //! reused) and reaps the watchdog. When spoolscan dies first, the pipe closes, `read` returns
 //! at once, and the watchdog kills the whole group. Without `/bin/sh` there is no watchdog
@@ -35,15 +39,18 @@ pub(super) struct Group {
     watchdog: Option<(Child, ChildStdin)>,
 }
 
-/// The watchdog's script: `$1` is the process group id.
-const WATCHDOG: &str = r#"read -r x; [ "$x" = done ] || kill -s KILL -- -"$1""#;
+/// The watchdog's script: the first line it reads is the process group id. (A spoolscan that
+/// dies before writing it closes the pipe: the first `read` fails and the watchdog exits.)
+const WATCHDOG: &str = r#"read -r g || exit; read -r x; [ "$x" = done ] || kill -s KILL -- -"$g""#;
 
-impl Group {
-    pub(super) fn new(child: Child) -> Group {
-        let pgid = Pid::from_child(&child);
+/// The watchdog, started before the command (see the module documentation).
+pub(super) struct Watchdog(Option<(Child, ChildStdin)>);
+
+impl Watchdog {
+    /// Starts the watchdog (`/bin/sh`); without it, logs why and goes on.
+    pub(super) fn start() -> Watchdog {
         let watchdog = Command::new("/bin/sh")
             .args(["-c", WATCHDOG, "spoolscan-watchdog"])
-            .arg(pgid.as_raw_nonzero().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -55,6 +62,37 @@ impl Group {
                 let input = w.stdin.take()?;
                 Some((w, input))
             });
+        Watchdog(watchdog)
+    }
+}
+
+impl Drop for Watchdog {
+    /// A watchdog never handed a group (the command did not start): closing its pipe ends it;
+    /// it is reaped.
+    fn drop(&mut self) {
+        if let Some((mut w, input)) = self.0.take() {
+            drop(input);
+            let _ = w.wait();
+        }
+    }
+}
+
+impl Group {
+    /// The group of `child`, watched by `watchdog` (told the group id here).
+    pub(super) fn new(child: Child, mut watchdog: Watchdog) -> Group {
+        let pgid = Pid::from_child(&child);
+        let watchdog = watchdog.0.take().and_then(|(mut w, mut input)| {
+            match writeln!(input, "{}", pgid.as_raw_nonzero()) {
+                Ok(()) => Some((w, input)),
+                Err(e) => {
+                    log::warn!("cannot reach the process group watchdog: {e}");
+                    drop(input);
+                    let _ = w.kill();
+                    let _ = w.wait();
+                    None
+                }
+            }
+        });
         Group {
             child,
             pgid,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rustix::io::Errno;
 use rustix::process::Signal;
 
-use super::group::Group;
+use super::group::{Group, Watchdog};
 use super::pump::{Pipes, Pump};
 use super::running::{POLL_MAX, POLL_MIN, Running, later};
 use super::{DEFAULT_GRACE, Run, RunStdin, SpoolError, resolve_spool_dir};
@@ -240,6 +240,7 @@ impl Runner {
             .stdout(Stdio::from(out_w))
             .stderr(Stdio::from(err_w))
             .process_group(0);
+        let watchdog = Watchdog::start();
         let start = Instant::now();
         let spawned = self.cmd.spawn();
         // Drop the Command's copies of the pipes' write ends (the pump sees the end of a
@@ -253,7 +254,7 @@ impl Runner {
             Err(e) => return Err(classify_spawn_error(&self.cmd, program, e)),
         };
         // From here on, dropping the group kills it and reaps the child.
-        let group = Group::new(child);
+        let group = Group::new(child, watchdog);
         let pump = Pump::start(read, files, self.max_spool, dir.clone(), group.pgid).map_err(
             |source| SpoolError::Wait {
                 program: program.clone(),
