@@ -18,14 +18,17 @@ fn block(w: &[u8], at: usize) -> Option<u8x16> {
 }
 
 /// The end of a string body that closes within the 32 bytes at `w[from..]` (the 16 when
-/// fewer follow) before any backslash: most keys and short values. Inlined at every call;
-/// the rest is not.
+/// fewer follow) before any backslash (with `LF`, and before any LF): most keys and short
+/// values. Inlined at every call; the rest is not.
 #[inline(always)]
-fn short_string(w: &[u8], from: usize) -> Option<usize> {
+fn short_string<const LF: bool>(w: &[u8], from: usize) -> Option<usize> {
     let marks = |v: u8x16| {
         let q = v.cmp_eq(u8x16::splat(b'"')).move_mask() as u32;
-        let b = v.cmp_eq(u8x16::splat(b'\\')).move_mask() as u32;
-        (q, b)
+        let mut b = v.cmp_eq(u8x16::splat(b'\\'));
+        if LF {
+            b |= v.cmp_eq(u8x16::splat(b'\n'));
+        }
+        (q, b.move_mask() as u32)
     };
     let (mut q, mut b) = marks(block(w, from)?);
     if q == 0 && b == 0 {
@@ -45,7 +48,7 @@ fn short_string(w: &[u8], from: usize) -> Option<usize> {
 /// over calls).
 #[inline(always)]
 pub(crate) fn string_end(w: &[u8], body: usize) -> Option<(usize, bool)> {
-    match short_string(w, body) {
+    match short_string::<false>(w, body) {
         Some(end) => Some((end, false)),
         None => long_string_end(w, body),
     }
@@ -58,6 +61,26 @@ fn long_string_end(w: &[u8], body: usize) -> Option<(usize, bool)> {
     match simd::string_end(w, body, &mut st) {
         Found::At(end) => Some((end, st.had_escape)),
         Found::More => None,
+    }
+}
+
+/// [`string_end`] in bytes that may run past the end of the line: `None` too when an LF comes
+/// before the closing quote.
+#[inline(always)]
+pub(crate) fn string_end_lf(w: &[u8], body: usize) -> Option<(usize, bool)> {
+    match short_string::<true>(w, body) {
+        Some(end) => Some((end, false)),
+        None => long_string_end_lf(w, body),
+    }
+}
+
+/// [`string_end_lf`] past the short case.
+#[inline(never)]
+fn long_string_end_lf(w: &[u8], body: usize) -> Option<(usize, bool)> {
+    let mut st = Str::default();
+    match simd::string_end_lf(w, body, &mut st) {
+        Found::At(end) if w[end] == b'"' => Some((end, st.had_escape)),
+        _ => None,
     }
 }
 
@@ -88,7 +111,7 @@ impl StringScan {
     #[inline(always)]
     pub(crate) fn end(&mut self, w: &[u8]) -> Option<(usize, bool)> {
         if self.from == self.body
-            && let Some(end) = short_string(w, self.body)
+            && let Some(end) = short_string::<false>(w, self.body)
         {
             return Some((end, false));
         }
@@ -134,6 +157,16 @@ impl ContainerScan {
                 self.from = self.from.max(w.len());
                 Ok(None)
             }
+        }
+    }
+
+    /// [`ContainerScan::end`] in bytes that may run past the end of the line, in one call:
+    /// `Ok(None)` too when an LF comes before the closing bracket (the scan is then not
+    /// resumed).
+    pub(crate) fn end_lf(&mut self, w: &[u8]) -> Result<Option<usize>, Mismatch> {
+        match simd::skip_container_lf(w, self.from, &mut self.st)? {
+            Found::At(end) if w[end] != b'\n' => Ok(Some(end)),
+            _ => Ok(None),
         }
     }
 }

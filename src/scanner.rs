@@ -429,10 +429,11 @@ impl Scanner {
             }
             number += 1;
             let start = pos;
-            let known = self.one_pass(data, start, len);
-            let term = known
+            let ahead = self.ahead(data, start, len);
+            let term = ahead
+                .lf
                 .or_else(|| {
-                    search_lf(data, start, len, ALONE.search, |_, stop| {
+                    search_lf(data, ahead.from, len, ALONE.search, |_, stop| {
                         if stop < len {
                             pager.release_before(stop);
                         }
@@ -446,7 +447,8 @@ impl Scanner {
                 offset: start as u64,
                 len: content_end(data, start, term) - start,
                 has_lf,
-                known_valid: known.is_some(),
+                known_valid: ahead.known_valid,
+                decided: ahead.decided,
             };
             let settled = self.settle_found(data, &at, ALONE, pager, &mut report, sink)?;
             match settled {

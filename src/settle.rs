@@ -63,6 +63,9 @@ pub(crate) struct At {
     /// Whether the scan loop has already found the line valid JSON ([`validate::line`]):
     /// validating it is then skipped.
     pub(crate) known_valid: bool,
+    /// The probe's outcome, when the scan loop has already classified the line
+    /// ([`Scanner::ahead`]); used for a line within `max_line` only.
+    pub(crate) decided: Option<Outcome>,
 }
 
 /// The bytes of a line a scan loop hands to [`Scanner::settle`].
@@ -122,6 +125,8 @@ struct Lined<'b> {
     complete: Option<bool>,
     /// See [`At::known_valid`].
     known_valid: bool,
+    /// See [`At::decided`].
+    decided: Option<Outcome>,
 }
 
 impl<'b> Lined<'b> {
@@ -146,18 +151,52 @@ impl<'b> Lined<'b> {
     }
 }
 
+/// What a scan loop learns of a line in the pass that looks for its end ([`Scanner::ahead`]).
+pub(crate) struct Ahead {
+    /// The LF that ends the line, when the pass found it.
+    pub(crate) lf: Option<usize>,
+    /// Without `lf`: where the search for the LF goes on (no LF lies between the line's
+    /// start and here).
+    pub(crate) from: usize,
+    /// See [`At::known_valid`].
+    pub(crate) known_valid: bool,
+    /// See [`At::decided`].
+    pub(crate) decided: Option<Outcome>,
+}
+
 impl Scanner {
-    /// For the scan loops, when every line within the ceiling is validated whatever it holds
-    /// (no rules, or `validate_all`): the LF that ends the line at `data[start..]` (searched
-    /// up to `limit`), if the pass that finds it also finds the line valid. Else (and for any
-    /// other scan) `None`: search the LF with memchr and let [`Scanner::settle`] validate.
+    /// For the scan loops: reads the line that starts at `data[start]` (its LF searched up to
+    /// `limit`) in one pass, as far as that pass can go, before the line's end is known.
+    /// - When every line within the ceiling is validated whatever it holds (no rules, or
+    ///   `validate_all`): finds the LF and validates the line at once.
+    /// - With rules: classifies the line while looking for its end ([`Probe::whole_lf`]). A
+    ///   retained line is then validated as its LF is found; for the others the LF is searched
+    ///   from where the probe stopped, not from the line's start.
+    ///
+    /// What the pass could not settle (a long line, an invalid one, a line the probe's fast
+    /// path gives up on) is left to memchr and [`Scanner::settle`], as for any line.
     #[inline]
-    pub(crate) fn one_pass(&self, data: &[u8], start: usize, limit: usize) -> Option<usize> {
+    pub(crate) fn ahead(&mut self, data: &[u8], start: usize, limit: usize) -> Ahead {
+        let window = &data[start..limit.min(start.saturating_add(ONE_PASS))];
         let c = self.config();
+        let mut ahead = Ahead {
+            lf: None,
+            from: start,
+            known_valid: false,
+            decided: None,
+        };
         if !(c.selector.is_empty() || c.validate_all) {
-            return None;
+            let Some((outcome, reach)) = self.probe.whole_lf(window) else {
+                return ahead;
+            };
+            (ahead.decided, ahead.from) = (Some(outcome), start + reach);
+            if !matches!(outcome, Outcome::Retain(_)) {
+                return ahead;
+            }
         }
-        validate::line(&data[start..limit.min(start.saturating_add(ONE_PASS))]).map(|i| start + i)
+        ahead.lf = validate::line(window).map(|i| start + i);
+        ahead.known_valid = ahead.lf.is_some();
+        ahead
     }
 
     /// Puts one line (blank lines included) in its category: classifies it, validates it when
@@ -192,6 +231,7 @@ impl Scanner {
                     head: b,
                     complete: None,
                     known_valid: at.known_valid,
+                    decided: at.decided,
                 },
                 is_blank(b),
             ),
@@ -209,6 +249,7 @@ impl Scanner {
                     head: &bytes[..bytes.len().min(at.len)],
                     complete,
                     known_valid: false,
+                    decided: None,
                 },
                 blank,
             ),
@@ -247,9 +288,10 @@ impl Scanner {
             Verdict::Retain
         } else {
             let outcome = match line.whole {
-                Some(bytes) if line.len <= max_line => {
-                    classify_in_pieces(&mut self.probe, bytes, true, release)
-                }
+                Some(bytes) if line.len <= max_line => match line.decided {
+                    Some(outcome) => outcome,
+                    None => classify_in_pieces(&mut self.probe, bytes, true, release),
+                },
                 // A decision reached inside a prefix is the decision on the whole line (the
                 // probe stops where it decides); only an undecided or retained line needs more.
                 None if line.len <= max_line => match self.probe.classify(line.head, false) {

@@ -311,6 +311,7 @@ impl Streamer<'_> {
                 len,
                 has_lf,
                 known_valid: false,
+                decided: None,
             };
             // SAFETY: an unnamed temporary file that only this process holds and that nobody
             // else can open: no one truncates or modifies it while it is mapped.
@@ -344,6 +345,7 @@ impl Streamer<'_> {
                 len,
                 has_lf: has_lf || checked_here,
                 known_valid: false,
+                decided: None,
             };
             let body = Body::Head {
                 bytes: &l.head,
@@ -468,6 +470,7 @@ impl Cursor {
             len: end - self.start,
             has_lf,
             known_valid: false,
+            decided: None,
         }
     }
 

@@ -137,6 +137,7 @@ impl Follower {
             len,
             has_lf,
             known_valid: false,
+            decided: None,
         };
         let complete = if !has_lf && !long.blank && len > ceiling {
             Some(self.structurally_complete(long.offset, len as u64)?)

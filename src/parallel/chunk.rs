@@ -43,12 +43,13 @@ pub(super) fn settle_lines<S: Sink>(
         lines += 1;
         let start = pos;
         let limit = span.lf_free_from.min(span.to);
-        let known = scanner.one_pass(data, start, limit);
+        let ahead = scanner.ahead(data, start, limit);
         // Past the cutter's search (`limit`), the chunk's last byte ends this line. The pages
         // searched are released at once, not at the watermark: several workers search at once.
-        let term = known
+        let term = ahead
+            .lf
             .or_else(|| {
-                search_lf(data, start, limit, SHARED.search, |a, b| {
+                search_lf(data, ahead.from, limit, SHARED.search, |a, b| {
                     pager.release_range(a, b)
                 })
             })
@@ -60,7 +61,8 @@ pub(super) fn settle_lines<S: Sink>(
             offset: start as u64,
             len: content_end(data, start, term) - start,
             has_lf,
-            known_valid: known.is_some(),
+            known_valid: ahead.known_valid,
+            decided: ahead.decided,
         };
         let settled = scanner.settle_found(data, &at, SHARED, pager, report, sink)?;
         match settled {

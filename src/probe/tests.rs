@@ -518,6 +518,118 @@ proptest! {
         }
         prop_assert_eq!(p.classify(&line, exact), want.0);
     }
+
+    /// The fast path's LF form, given the line and what follows it (its LF, another line),
+    /// decides what the fast path decides on the line's bytes alone (up to the first LF, a
+    /// CR before it left out), never reads past the LF, and says where it stopped: at or before
+    /// the LF.
+    #[test]
+    fn fast_path_finds_the_line_end_as_it_goes(
+        line in prop_oneof![object_strategy(), line_strategy()],
+        term in proptest::sample::select(vec![&b"\n"[..], b"\r\n", b" \n", b""]),
+        cut in any::<usize>(),
+        tail in prop_oneof![object_strategy(), line_strategy()],
+        sensitive in any::<bool>(),
+    ) {
+        // The line cut anywhere, by its end: the rest of it (which, read, could decide) and
+        // another line follow.
+        let sel = Selector::new()
+            .equals("type", ["turn.completed", "error", "turn.failed"])
+            .unwrap()
+            .equals("item.type", ["agent_message"])
+            .unwrap()
+            .contains("item.text", ["long enough"])
+            .unwrap();
+        let mut p = Probe::new(&sel, sensitive);
+        let k = cut % (line.len() + 1);
+        let mut more = line[..k].to_vec();
+        more.extend_from_slice(term);
+        more.extend_from_slice(&line[k..]);
+        more.push(b'\n');
+        more.extend_from_slice(&tail);
+        let lf = more.iter().position(|&b| b == b'\n');
+        let content = match lf {
+            Some(i) => more[..i].strip_suffix(b"\r").unwrap_or(&more[..i]),
+            None => &more[..],
+        };
+        let want = p.whole(content).map(|o| (o, p.matched_value().to_vec()));
+        let got = p.whole_lf(&more);
+        prop_assert_eq!(got.map(|g| g.0), want.as_ref().map(|w| w.0),
+            "{}", String::from_utf8_lossy(&more));
+        if let Some((o, reach)) = got {
+            prop_assert!(reach <= lf.unwrap_or(more.len()), "reach {} past the LF", reach);
+            if matches!(o, Outcome::Retain(_)) {
+                prop_assert_eq!(p.matched_value(), &want.unwrap().1[..]);
+            }
+        }
+    }
+}
+
+/// The LF form of the fast path stops at the line's end wherever it comes: between tokens,
+/// inside a key, a value, a skipped string or container.
+#[test]
+fn fast_path_lf_form_stops_at_the_line_end() {
+    let mut p = codex();
+    let next = "\n{\"type\":\"error\"}\n";
+    // Each line is cut at the `|`, and read on (as if there were no LF) it would be retained.
+    let retained = r#","item":{"type":"agent_message"}}"#;
+    for line in [
+        r#"{"item":{"type":"x"},|"type":"error"}"#,
+        r#"{"item":{"type":"x"}|,"type":"error"}"#,
+        r#"{"ty|pe":"error"}"#,
+        r#"{"type":|"error"}"#,
+        r#"{"type":"err|or"}"#,
+        r#"{"type":"error|"}"#,
+        r#"{"type":"x","skipped":[{"a":"b|"}]$"#,
+        r#"{"type":"x","skipped":"abc|"$"#,
+        r#"{"type":"x","skipped":"a\|n"$"#,
+        r#"{"type":"x","skipped":[1,"]",|2]$"#,
+        r#"{"type":"x","skipped":[1,"]|"]$"#,
+        r#"{"type":"x","skipped":{"a":"b"}|$"#,
+        r#"{"type":"x","n":12|$"#,
+        r#"{"type":"x","s":"a long string that leaves the short checks behind, and goes on|"$"#,
+        r#"{"type":"x","s":[{"a":"a long string, longer than a block of sixty-four bytes|"}]$"#,
+    ] {
+        let (head, rest) = line.split_once('|').unwrap();
+        let rest = rest.replace('$', retained);
+        let whole = format!("{head}{rest}");
+        assert!(
+            matches!(p.whole(whole.as_bytes()), Some(Outcome::Retain(_))),
+            "{whole}"
+        );
+        for lf in ["\n", "\r\n"] {
+            let more = format!("{head}{lf}{rest}{next}");
+            assert_eq!(p.whole(head.as_bytes()), None, "{line}");
+            assert_eq!(p.whole_lf(more.as_bytes()), None, "{line}");
+        }
+    }
+    // With `type` the only rule, any value for it (an LF taken for one) would decide.
+    let sel = Selector::new().equals("type", ["error"]).unwrap();
+    let mut only_type = Probe::new(&sel, false);
+    for (head, rest) in [
+        ("{\"type\":", "\"error\"}"),
+        ("{\"type\": ", "\"error\"}"),
+        ("{", "\"type\":1}"),
+    ] {
+        for lf in ["\n", "\r\n"] {
+            let more = format!("{head}{lf}{rest}{next}");
+            assert_eq!(only_type.whole_lf(more.as_bytes()), None, "{more}");
+        }
+    }
+    // Decided lines: where the walk stopped.
+    let line = r#"{"type":"turn.started","n":1}"#;
+    let more = format!("{line}{next}");
+    assert_eq!(
+        p.whole_lf(more.as_bytes()),
+        Some((Outcome::Skip, line.len()))
+    );
+    let line = r#"{"type":"error","n":1}"#;
+    let more = format!("{line}{next}");
+    let want = r#"{"type":"error""#.len();
+    assert_eq!(
+        p.whole_lf(more.as_bytes()),
+        Some((Outcome::Retain(0), want))
+    );
 }
 
 /// The fast path takes the common lines itself: compact or spaced objects, nested or not,

@@ -2,7 +2,9 @@
 //! the scalar reference on any input. Public (hidden) so that the fuzz target, which is a
 //! separate crate, can call it.
 
-use super::scan::{Container, Found, Str, skip_container_at, string_end_at};
+use super::scan::{
+    Container, Found, Str, skip_container_at, skip_container_lf_at, string_end_at, string_end_lf_at,
+};
 use super::{Carry, Index, Kernel, Level, block_at, find_lf_at, portable, scalar};
 use crate::validate::{check_at, line_at, precise_at};
 
@@ -19,6 +21,8 @@ pub fn check_levels(data: &[u8]) {
             string_end_at(Level::Scalar, data, from, &mut Str::default()),
             skip_container_at(Level::Scalar, data, from, &mut Container::default()),
             check_at(Level::Scalar, &data[from..]),
+            string_end_lf_at(Level::Scalar, data, from, &mut Str::default()),
+            skip_container_lf_at(Level::Scalar, data, from, &mut Container::default()),
         );
         for &level in &levels {
             let got = (
@@ -26,6 +30,8 @@ pub fn check_levels(data: &[u8]) {
                 string_end_at(level, data, from, &mut Str::default()),
                 skip_container_at(level, data, from, &mut Container::default()),
                 check_at(level, &data[from..]),
+                string_end_lf_at(level, data, from, &mut Str::default()),
+                skip_container_lf_at(level, data, from, &mut Container::default()),
             );
             assert_eq!(got, want, "{level:?} from {from}");
         }

@@ -43,7 +43,9 @@ mod tests;
 
 pub use check::check_levels;
 pub(crate) use lf::{find_lf, find_lf_at};
-pub(crate) use scan::{Container, Found, Mismatch, Str, skip_container, string_end};
+pub(crate) use scan::{
+    Container, Found, Mismatch, Str, skip_container, skip_container_lf, string_end, string_end_lf,
+};
 
 /// One bit per byte of a 64-byte block (bit `i` is byte `i`), for each class of byte the
 /// indexer needs. Bytes past the end of the input are classified as spaces.
@@ -106,6 +108,17 @@ pub(crate) trait Kernel {
         // SAFETY: passed on from the caller.
         let r = unsafe { Self::raw(block) };
         (r.quote, r.backslash, r.open | r.close)
+    }
+
+    /// The LF mask of `block` only (what a scan that stops at the end of a line adds).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Kernel::raw`].
+    #[inline(always)]
+    unsafe fn lfs(block: &[u8; 64]) -> u64 {
+        // SAFETY: passed on from the caller.
+        unsafe { Self::raw(block) }.lf
     }
 
     /// The masks a string's body needs, for a block read inside a string: quotes,

@@ -36,6 +36,17 @@ impl Kernel for Portable {
     }
 
     #[inline(always)]
+    unsafe fn lfs(block: &[u8; 64]) -> u64 {
+        let mut m = 0;
+        for k in 0..4 {
+            let c: [u8; 16] = block[16 * k..16 * k + 16].try_into().expect("16 bytes");
+            let lf = u8x16::new(c).cmp_eq(u8x16::splat(b'\n'));
+            m |= (lf.move_mask() as u16 as u64) << (16 * k);
+        }
+        m
+    }
+
+    #[inline(always)]
     unsafe fn escape_letters(block: &[u8; 64]) -> u64 {
         let mut m = 0;
         for k in 0..4 {

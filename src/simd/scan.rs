@@ -1,6 +1,11 @@
 //! Resumable scans over indexed blocks, for the probe: the end of a string, the end of a
 //! container. Each takes the bytes seen so far and a carried state, and either finds its end
 //! or says where to resume once more bytes are at hand.
+//!
+//! Each comes in a second form, `_lf`, for bytes that may run past the end of the line (the
+//! probe's pass that finds the line's end as it classifies it): it also stops at the first LF,
+//! wherever it is (inside a string or not), and returns its index as the end. The caller tells
+//! the two ends apart by the byte there.
 
 use super::{Carry, Index, Kernel, Raw, below, block_at, dispatch, escaped};
 
@@ -29,8 +34,25 @@ dispatch! {
     pub(crate) fn string_end / string_end_at(w: &[u8], from: usize, st: &mut Str) -> Found = string_end_k;
 }
 
+dispatch! {
+    /// [`string_end`], stopping at the first LF too: `Found::At(i)` with `w[i] == b'\n'`
+    /// when an LF comes before the closing quote.
+    pub(crate) fn string_end_lf / string_end_lf_at(w: &[u8], from: usize, st: &mut Str) -> Found = string_end_lf_k;
+}
+
 #[inline(always)]
 fn string_end_k<K: Kernel>(w: &[u8], from: usize, st: &mut Str) -> Found {
+    string_end_g::<K, false>(w, from, st)
+}
+
+#[inline(always)]
+fn string_end_lf_k<K: Kernel>(w: &[u8], from: usize, st: &mut Str) -> Found {
+    string_end_g::<K, true>(w, from, st)
+}
+
+/// [`string_end`], and with `LF` [`string_end_lf`].
+#[inline(always)]
+fn string_end_g<K: Kernel, const LF: bool>(w: &[u8], from: usize, st: &mut Str) -> Found {
     // The state lives in registers through the loop and goes back into `st` on the way out.
     // Full blocks first (their `n` is a constant 64), then the partial last one, padded.
     let (mut escape, mut had) = (st.escape, st.had_escape);
@@ -38,7 +60,7 @@ fn string_end_k<K: Kernel>(w: &[u8], from: usize, st: &mut Str) -> Found {
     let found = loop {
         if let Some(block) = w.get(j..j.saturating_add(64)) {
             let block = block.try_into().expect("64 bytes");
-            if let Some(end) = string_block::<K>(block, 64, &mut escape, &mut had) {
+            if let Some(end) = string_block::<K, LF>(block, 64, &mut escape, &mut had) {
                 break Found::At(j + end);
             }
             j += 64;
@@ -47,7 +69,7 @@ fn string_end_k<K: Kernel>(w: &[u8], from: usize, st: &mut Str) -> Found {
                 let mut pad = [b' '; 64];
                 let n = w.len() - j;
                 if let Some(end) =
-                    string_block::<K>(block_at(w, j, &mut pad), n, &mut escape, &mut had)
+                    string_block::<K, LF>(block_at(w, j, &mut pad), n, &mut escape, &mut had)
                 {
                     break Found::At(j + end);
                 }
@@ -60,9 +82,9 @@ fn string_end_k<K: Kernel>(w: &[u8], from: usize, st: &mut Str) -> Found {
 }
 
 /// One block of [`string_end`]: the closing quote among the first `n` bytes of `block`, if
-/// there is one; else the carries go on to the next block.
+/// there is one (with `LF`, or an LF before it); else the carries go on to the next block.
 #[inline(always)]
-fn string_block<K: Kernel>(
+fn string_block<K: Kernel, const LF: bool>(
     block: &[u8; 64],
     n: usize,
     escape: &mut u64,
@@ -74,7 +96,11 @@ fn string_block<K: Kernel>(
     let b = b & below(n);
     let carried = *escape;
     let esc = escaped(b, escape);
-    let q = q & !esc & below(n);
+    let mut q = q & !esc & below(n);
+    if LF {
+        // SAFETY: as above.
+        q |= unsafe { K::lfs(block) } & below(n);
+    }
     if q != 0 {
         let end = q.trailing_zeros() as usize;
         *had |= carried != 0 || b & below(end) != 0;
@@ -129,8 +155,35 @@ dispatch! {
         -> Result<Found, Mismatch> = skip_container_k;
 }
 
+dispatch! {
+    /// [`skip_container`], stopping at the first LF too: `Ok(Found::At(i))` with
+    /// `w[i] == b'\n'` when an LF comes before the closing bracket (and before any bracket
+    /// that does not pair).
+    pub(crate) fn skip_container_lf / skip_container_lf_at(w: &[u8], from: usize, st: &mut Container)
+        -> Result<Found, Mismatch> = skip_container_lf_k;
+}
+
 #[inline(always)]
 fn skip_container_k<K: Kernel>(
+    w: &[u8],
+    from: usize,
+    st: &mut Container,
+) -> Result<Found, Mismatch> {
+    skip_container_g::<K, false>(w, from, st)
+}
+
+#[inline(always)]
+fn skip_container_lf_k<K: Kernel>(
+    w: &[u8],
+    from: usize,
+    st: &mut Container,
+) -> Result<Found, Mismatch> {
+    skip_container_g::<K, true>(w, from, st)
+}
+
+/// [`skip_container`], and with `LF` [`skip_container_lf`].
+#[inline(always)]
+fn skip_container_g<K: Kernel, const LF: bool>(
     w: &[u8],
     from: usize,
     st: &mut Container,
@@ -143,19 +196,22 @@ fn skip_container_k<K: Kernel>(
     let found = loop {
         if let Some(block) = w.get(j..j.saturating_add(64)) {
             let block = block.try_into().expect("64 bytes");
-            match container_block::<K>(block, 64, j, &mut carry, &mut depth, &mut st.kinds) {
+            match container_block::<K, LF>(block, 64, j, &mut carry, &mut depth, &mut st.kinds) {
                 Ok(None) => j += 64,
                 Ok(Some(end)) => break Ok(Found::At(end)),
                 Err(e) => break Err(e),
             }
             if carry.in_string != 0 {
-                j = string_rest::<K>(w, j, &mut carry);
+                match string_rest::<K, LF>(w, j, &mut carry) {
+                    Ok(next) => j = next,
+                    Err(lf) => break Ok(Found::At(lf)),
+                }
             }
         } else {
             if j < w.len() {
                 let mut pad = [b' '; 64];
                 let (n, block) = (w.len() - j, block_at(w, j, &mut pad));
-                match container_block::<K>(block, n, j, &mut carry, &mut depth, &mut st.kinds) {
+                match container_block::<K, LF>(block, n, j, &mut carry, &mut depth, &mut st.kinds) {
                     Ok(None) => {}
                     Ok(Some(end)) => break Ok(Found::At(end)),
                     Err(e) => break Err(e),
@@ -172,26 +228,33 @@ fn skip_container_k<K: Kernel>(
 /// closing quote found by the string scan alone (quotes and backslashes, the cheapest block
 /// kernel), over the full blocks from `j`. Returns where the container's scan goes on: just
 /// past the quote (outside any string), or at the first block not read (with `carry` the
-/// state there).
+/// state there). With `LF`, `Err` with the index of an LF that comes first.
 #[inline(always)]
-fn string_rest<K: Kernel>(w: &[u8], mut j: usize, carry: &mut Carry) -> usize {
+fn string_rest<K: Kernel, const LF: bool>(
+    w: &[u8],
+    mut j: usize,
+    carry: &mut Carry,
+) -> Result<usize, usize> {
     let mut had = false;
     while let Some(block) = w.get(j..j.saturating_add(64)) {
-        let block = block.try_into().expect("64 bytes");
-        if let Some(end) = string_block::<K>(block, 64, &mut carry.escape, &mut had) {
+        let block: &[u8; 64] = block.try_into().expect("64 bytes");
+        if let Some(end) = string_block::<K, LF>(block, 64, &mut carry.escape, &mut had) {
+            if LF && block[end] == b'\n' {
+                return Err(j + end);
+            }
             *carry = Carry::default();
-            return j + end + 1;
+            return Ok(j + end + 1);
         }
         j += 64;
     }
-    j
+    Ok(j)
 }
 
 /// One block of [`skip_container`], the first `n` bytes of `block`, at `j` in the input: the
-/// index of the closing bracket, if it is there; else the carries and the depth go on to the
-/// next block.
+/// index of the closing bracket, if it is there (with `LF`, or of an LF before it); else the
+/// carries and the depth go on to the next block.
 #[inline(always)]
-fn container_block<K: Kernel>(
+fn container_block<K: Kernel, const LF: bool>(
     block: &[u8; 64],
     n: usize,
     j: usize,
@@ -211,6 +274,17 @@ fn container_block<K: Kernel>(
     let ix = unsafe { Index::from_raw::<K>(raw, carry) };
     let live = !ix.in_string & below(n);
     let mut brackets = brackets & live;
+    let lf = if LF {
+        // SAFETY: as above.
+        let lf = unsafe { K::lfs(block) };
+        lf & below(n)
+    } else {
+        0
+    };
+    if lf != 0 {
+        // Only the brackets before the line's end count.
+        brackets &= below(lf.trailing_zeros() as usize);
+    }
     while brackets != 0 {
         let i = brackets.trailing_zeros() as usize;
         brackets &= brackets - 1;
@@ -235,6 +309,9 @@ fn container_block<K: Kernel>(
                 return Ok(Some(j + i));
             }
         }
+    }
+    if lf != 0 {
+        return Ok(Some(j + lf.trailing_zeros() as usize));
     }
     if n < 64 {
         // Carries out of a partial block: the states after its last byte.

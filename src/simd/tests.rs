@@ -2,7 +2,9 @@
 
 use proptest::prelude::*;
 
-use super::scan::{Container, Found, Str, skip_container_at, string_end_at};
+use super::scan::{
+    Container, Found, Str, skip_container_at, skip_container_lf_at, string_end_at, string_end_lf_at,
+};
 use super::*;
 
 /// The levels this machine can run.
@@ -32,8 +34,15 @@ fn raw_at(level: Level, block: &[u8; 64]) -> Raw {
 }
 
 /// What a level's [`Kernel::strings`], [`Kernel::prefix_xor`], [`Kernel::escape_letters`],
-/// [`Kernel::string_bytes`] and [`Kernel::brackets`] give.
-type Strings = ((u64, u64), u64, u64, (u64, u64, u64, u64), (u64, u64, u64));
+/// [`Kernel::string_bytes`], [`Kernel::brackets`] and [`Kernel::lfs`] give.
+type Strings = (
+    (u64, u64),
+    u64,
+    u64,
+    (u64, u64, u64, u64),
+    (u64, u64, u64),
+    u64,
+);
 
 /// [`Strings`] at `level`.
 fn strings_at(level: Level, block: &[u8; 64]) -> Strings {
@@ -47,6 +56,7 @@ fn strings_at(level: Level, block: &[u8; 64]) -> Strings {
                 K::escape_letters(block),
                 K::string_bytes(block),
                 K::brackets(block),
+                K::lfs(block),
             )
         }
     }
@@ -207,6 +217,40 @@ fn naive_container(w: &[u8], from: usize) -> Result<Option<usize>, usize> {
     Ok(None)
 }
 
+/// The first LF at or after `from`.
+fn naive_lf(w: &[u8], from: usize) -> Option<usize> {
+    let at = w.get(from..)?.iter().position(|&b| b == b'\n')?;
+    Some(from + at)
+}
+
+/// The reference for [`string_end_lf_at`]: the closing quote or the first LF, whichever
+/// comes first.
+fn naive_string_end_lf(w: &[u8], from: usize) -> Option<usize> {
+    match (naive_string_end(w, from).map(|e| e.0), naive_lf(w, from)) {
+        (Some(q), Some(lf)) => Some(q.min(lf)),
+        (q, lf) => q.or(lf),
+    }
+}
+
+/// The reference for [`skip_container_lf_at`]: the container scan of the bytes before the
+/// first LF, and the LF when that scan finds no end.
+fn naive_container_lf(w: &[u8], from: usize) -> Result<Option<usize>, usize> {
+    match naive_lf(w, from) {
+        None => naive_container(w, from),
+        Some(lf) => match naive_container(&w[..lf], from) {
+            Ok(None) => Ok(Some(lf)),
+            r => r,
+        },
+    }
+}
+
+fn found(f: Found) -> Option<usize> {
+    match f {
+        Found::At(i) => Some(i),
+        Found::More => None,
+    }
+}
+
 /// Runs a resumable scan over `w[..]` fed in pieces ending at `cuts`.
 fn in_pieces<S>(
     w: &[u8],
@@ -293,6 +337,92 @@ proptest! {
                 skip_container_at(level, w, f, st).map_err(|e| e.0)
             });
             prop_assert_eq!(got, want, "{:?}", level);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// The forms that stop at an LF, at every level, on bytes where LFs come anywhere (inside
+    /// strings, escaped, between brackets).
+    #[test]
+    fn lf_scans_match_naive(
+        w in prop::collection::vec(
+            prop_oneof![
+                6 => Just(b'\\'), 2 => Just(b'"'), 6 => Just(b'a'), 1 => Just(b'\n'),
+                2 => prop::sample::select(&b"{}[]"[..]), 1 => any::<u8>(),
+            ],
+            0..300,
+        ),
+    ) {
+        for from in 0..w.len().min(70) {
+            let want = naive_string_end_lf(&w, from);
+            let want_c = matches!(w[from], b'{' | b'[').then(|| naive_container_lf(&w, from));
+            for level in levels() {
+                let got = found(string_end_lf_at(level, &w, from, &mut Str::default()));
+                prop_assert_eq!(got, want, "{:?} string from {}", level, from);
+                if let Some(want_c) = want_c {
+                    let got = skip_container_lf_at(level, &w, from, &mut Container::default())
+                        .map(found)
+                        .map_err(|e| e.0);
+                    prop_assert_eq!(got, want_c, "{:?} container from {}", level, from);
+                }
+            }
+        }
+    }
+
+    /// Containers with long strings, with an LF put anywhere (or nowhere).
+    #[test]
+    fn skip_container_lf_over_long_strings(
+        body in long_string_container(),
+        lead in 0usize..64,
+        lf in prop::option::of(0usize..1200),
+    ) {
+        let mut w = vec![b' '; lead];
+        w.extend_from_slice(&body);
+        if let Some(lf) = lf {
+            let at = lead + 1 + lf % w.len().saturating_sub(lead).max(1);
+            w.insert(at.min(w.len()), b'\n');
+        }
+        let want = naive_container_lf(&w, lead);
+        for level in levels() {
+            let got = skip_container_lf_at(level, &w, lead, &mut Container::default())
+                .map(found)
+                .map_err(|e| e.0);
+            prop_assert_eq!(got, want, "{:?}", level);
+        }
+    }
+}
+
+/// The LF forms with the LF (or the quote, or an escaped LF) at every alignment around the
+/// block boundaries.
+#[test]
+fn lf_scans_at_every_alignment_and_length() {
+    for level in levels() {
+        for pad in 0..140 {
+            for tail in [&b"\n\""[..], b"\\\n\"", b"\"\n", b"\\\"x\n", b"]\n]"] {
+                let mut w = b"[\"".to_vec();
+                w.extend(std::iter::repeat_n(b'y', pad));
+                w.extend_from_slice(tail);
+                for len in 2..=w.len() {
+                    let w = &w[..len];
+                    let got = found(string_end_lf_at(level, w, 2, &mut Str::default()));
+                    assert_eq!(
+                        got,
+                        naive_string_end_lf(w, 2),
+                        "{level:?} {pad} {len} {tail:?}"
+                    );
+                    let got = skip_container_lf_at(level, w, 0, &mut Container::default())
+                        .map(found)
+                        .map_err(|e| e.0);
+                    assert_eq!(
+                        got,
+                        naive_container_lf(w, 0),
+                        "{level:?} {pad} {len} {tail:?}"
+                    );
+                }
+            }
         }
     }
 }

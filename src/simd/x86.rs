@@ -79,6 +79,15 @@ macro_rules! eq_bits {
 
 impl Kernel for Avx2 {
     #[inline(always)]
+    unsafe fn lfs(block: &[u8; 64]) -> u64 {
+        // SAFETY: the caller guarantees AVX2; `halves!` reads the 64 bytes of `block`.
+        unsafe {
+            let (lo, hi) = halves!(block);
+            eq_bits!(lo, hi, _mm256_set1_epi8(b'\n' as i8))
+        }
+    }
+
+    #[inline(always)]
     unsafe fn strings(block: &[u8; 64]) -> (u64, u64) {
         // SAFETY: the caller guarantees AVX2; `halves!` reads the 64 bytes of `block`.
         unsafe {
@@ -232,6 +241,16 @@ impl Kernel for Avx2 {
 }
 
 impl Kernel for Avx512 {
+    #[inline(always)]
+    unsafe fn lfs(block: &[u8; 64]) -> u64 {
+        // SAFETY: the caller guarantees AVX-512 F and BW; the load reads the 64 bytes of
+        // `block`.
+        unsafe {
+            let v = _mm512_loadu_si512(block.as_ptr().cast());
+            _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\n' as i8))
+        }
+    }
+
     #[inline(always)]
     unsafe fn strings(block: &[u8; 64]) -> (u64, u64) {
         // SAFETY: as in `raw` below.
