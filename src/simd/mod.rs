@@ -16,7 +16,8 @@
 //! alignment and length (`tests.rs`), and a fuzz target does the same.
 //!
 //! Above the kernels sit pure primitives, generic over the kernel and compiled once per level
-//! (the [`dispatch!`] macro): [`string_end`], [`skip_container`] and the validator of
+//! (the [`dispatch!`] macro): [`string_end`], [`skip_container`] (and their forms that also
+//! stop at an LF, [`string_end_lf`], [`skip_container_lf`]) and the validator of
 //! [`crate::validate`]. They take bytes and a carried state and return positions; they never
 //! release pages or call back. The x86_64 levels also check UTF-8 a block at a time (`utf8`,
 //! for the validator) and give a prefetch hint.
