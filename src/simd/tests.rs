@@ -555,3 +555,39 @@ fn deep_containers_keep_their_kinds() {
         );
     }
 }
+
+/// Nesting 150 levels deep (past a word of the kinds' bit array), down, up and back, with each
+/// closing bracket in turn of the wrong kind: every level finds the mismatch the reference
+/// finds.
+#[test]
+fn kinds_deep_down_and_back() {
+    let mut w = Vec::new();
+    // Up to 150 levels, down to 40, up to 130, all closed: kinds alternate irregularly.
+    let kind = |d: usize| if (d * 7 + d / 3) % 5 < 2 { b'{' } else { b'[' };
+    let mut stack = Vec::new();
+    for (from, to) in [(0usize, 150usize), (150, 40), (40, 130), (130, 0)] {
+        if to > from {
+            for d in from..to {
+                w.push(kind(d));
+                stack.push(kind(d));
+            }
+        } else {
+            for _ in to..from {
+                let open = stack.pop().unwrap();
+                w.push(if open == b'{' { b'}' } else { b']' });
+            }
+        }
+    }
+    for level in levels() {
+        let got = skip_container_at(level, &w, 0, &mut Container::default()).map_err(|e| e.0);
+        assert_eq!(got, Ok(Found::At(w.len() - 1)), "{level:?}");
+        for at in (0..w.len()).filter(|&i| matches!(w[i], b'}' | b']')) {
+            let mut bad = w.clone();
+            bad[at] = if w[at] == b'}' { b']' } else { b'}' };
+            let got = skip_container_at(level, &bad, 0, &mut Container::default())
+                .map(found)
+                .map_err(|e| e.0);
+            assert_eq!(got, naive_container(&bad, 0), "{level:?} at {at}");
+        }
+    }
+}
