@@ -285,6 +285,33 @@ pub mod __private {
         }
         (whole, "paused at the end of the line".into())
     }
+
+    /// The probe's fast path on the first line of `bytes` (up to its first LF, a CR before the
+    /// LF left out), and its LF form on all of `bytes` (which stops at that LF), each with
+    /// the value that decided it; and whether the LF form stopped at or before the LF.
+    pub fn probe_fast_and_lf_form(
+        selector: &crate::Selector,
+        case_sensitive: bool,
+        bytes: &[u8],
+    ) -> (Option<String>, Option<String>, bool) {
+        let mut p = crate::probe::Probe::new(selector, case_sensitive);
+        let lf = memchr::memchr(b'\n', bytes);
+        let line = match lf {
+            Some(i) => bytes[..i].strip_suffix(b"\r").unwrap_or(&bytes[..i]),
+            None => bytes,
+        };
+        let fast = p
+            .whole(line)
+            .map(|o| format!("{o:?} {:?}", p.matched_value()));
+        let (lf_form, within) = match p.whole_lf(bytes) {
+            Some((o, reach)) => (
+                Some(format!("{o:?} {:?}", p.matched_value())),
+                reach <= lf.unwrap_or(bytes.len()),
+            ),
+            None => (None, true),
+        };
+        (fast, lf_form, within)
+    }
 }
 
 /// The README's Rust examples, compiled and run as doc tests.

@@ -280,6 +280,12 @@ pub fn check_probe(input: &[u8]) {
         );
         assert_eq!(whole, fed, "probe fed in pieces, exact {exact}");
     }
+    // The fast path's LF form, given the line and what follows it, decides what the fast
+    // path decides on the line alone, and never reads past the line's LF.
+    let (fast, lf_form, within) =
+        spoolscan::__private::probe_fast_and_lf_form(&rules.selector, opts.case_sensitive, body);
+    assert_eq!(fast, lf_form, "the probe's LF form");
+    assert!(within, "the probe's LF form read past the LF");
     let mut builder = Scanner::builder();
     builder
         .select(rules.selector.clone())
