@@ -29,6 +29,10 @@
 #     to the memchr count and to simdjson, peak RSS, count), with the machine named. The report
 #     also goes to target/compare/report.md.
 #
+# spoolscan's rows write the retained lines to /dev/null, where it writes nothing (as GNU grep
+# does: the bytes would be discarded); the row "lines written into a pipe" pays for the output
+# (`| cat > /dev/null`, cat on another core).
+#
 # Environment: NOJQ=1 (no jq), SKIP_INSTALL=1, ANCHORS=DIR, CASES=1,3 (only these case numbers),
 # SIMDJSON_BATCH=BYTES (iterate_many's batch for the small-line files; default 1 MiB, simdjson's
 # own default order; the transcript always gets 128 MiB, as its lines reach 64 MiB),
@@ -231,6 +235,7 @@ while IFS='|' read -r c title kind rules expected; do
     printf '%s\tsimdjson\t%s\n' "$c" "simdjson_select --mmap --batch $batch ${sj[*]} \$FILE"
     printf '%s\tspoolscan\t%s\n' "$c" "spoolscan scan \$FILE ${keep[*]}${keep[*]:+ }--case-sensitive --threads 1 --stats R -q > /dev/null"
     printf '%s\tspoolscan-mt\t%s\n' "$c" "spoolscan scan \$FILE ${keep[*]}${keep[*]:+ }--case-sensitive --threads $NPROC --stats R -q > /dev/null"
+    printf '%s\tspoolscan-pipe\t%s\n' "$c" "spoolscan scan \$FILE ${keep[*]}${keep[*]:+ }--case-sensitive --threads 1 --stats R -q | cat > /dev/null"
     for lv in "${LEVEL_LIST[@]}"; do
       printf '%s\tspoolscan-%s\t%s\n' "$c" "$lv" "SPOOLSCAN_SIMD=$lv spoolscan scan \$FILE ${keep[*]}${keep[*]:+ }--case-sensitive --threads 1 --stats R -q > /dev/null"
     done
@@ -240,7 +245,7 @@ while IFS='|' read -r c title kind rules expected; do
   tools=()
   ((HAVE_MEMCHR)) && tools+=(memchr)
   ((HAVE_SIMDJSON)) && tools+=(simdjson)
-  tools+=(spoolscan spoolscan-mt)
+  tools+=(spoolscan spoolscan-mt spoolscan-pipe)
   for lv in "${LEVEL_LIST[@]}"; do tools+=("spoolscan-$lv"); done
   ((HAVE_JQ)) && tools+=(jq)
   for ((rep = 1; rep <= REPS; rep++)); do
@@ -255,6 +260,11 @@ while IFS='|' read -r c title kind rules expected; do
         simdjson) run_one "$c" simdjson "$rep" -- "${T_SIMDJSON[@]}" ;;
         spoolscan) run_one "$c" spoolscan "$rep" -- "${T_SPOOLSCAN[@]}" ;;
         spoolscan-mt) run_one "$c" spoolscan-mt "$rep" -- "${T_SPOOLSCAN_MT[@]}" ;;
+        # The lines written into a pipe (spoolscan writes nothing to /dev/null, as GNU grep).
+        spoolscan-pipe)
+          run_one "$c" spoolscan-pipe "$rep" -- bash -c '"$@" | cat >/dev/null' pipe \
+            "${T_SPOOLSCAN[@]/%$c-spoolscan.stats/$c-spoolscan-pipe.stats}"
+          ;;
         spoolscan-*)
           lv=${t#spoolscan-}
           run_one "$c" "$t" "$rep" -- env SPOOLSCAN_SIMD="$lv" "${T_SPOOLSCAN[@]/%$c-spoolscan.stats/$c-spoolscan-$lv.stats}"
@@ -329,10 +339,12 @@ print(f"- method: one core per tool (`spoolscan-mt`: every core); the page cache
 
 failures = []
 levels = [l for l in os.environ.get("LEVELS_CSV", "").split(",") if l]
-order = ["memchr", "simdjson", "spoolscan", "spoolscan-mt"] + [f"spoolscan-{l}" for l in levels] + ["jq"]
+order = ["memchr", "simdjson", "spoolscan", "spoolscan-mt", "spoolscan-pipe"] + [f"spoolscan-{l}" for l in levels] + ["jq"]
 labels = {"memchr": "C `memchr` newline count, fresh mapping", "simdjson": "simdjson `iterate_many` (C++)",
           "spoolscan": "spoolscan scan --threads 1",
-          "spoolscan-mt": f"spoolscan scan --threads {os.cpu_count()}", "jq": "jq 1.x `select`"}
+          "spoolscan-mt": f"spoolscan scan --threads {os.cpu_count()}",
+          "spoolscan-pipe": "spoolscan scan --threads 1, lines written into a pipe (`| cat`)",
+          "jq": "jq 1.x `select`"}
 for l in levels:
     labels[f"spoolscan-{l}"] = f"spoolscan scan --threads 1, SIMD level `{l}` forced"
 labels["jq"] = f"{sh('jq --version') or 'jq'} `-c select(...)` \\| `wc -l`"
@@ -362,6 +374,8 @@ for c, title, kind, rules, expected in cases:
     if "spoolscan-mt" in t:
         check("spoolscan --threads N vs --threads 1, retained", counts("spoolscan-mt"), ss)
         check("spoolscan --threads N vs --threads 1, lines", counts("spoolscan-mt", "lines"), ss_lines)
+    if "spoolscan-pipe" in t:
+        check("spoolscan into a pipe vs to /dev/null, retained", counts("spoolscan-pipe"), ss)
     for l in levels:
         if f"spoolscan-{l}" in t:
             check(f"spoolscan at level {l} vs the best level, retained", counts(f"spoolscan-{l}"), ss)

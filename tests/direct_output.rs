@@ -260,3 +260,73 @@ fn a_closed_pipe_stops_the_scan_within_a_run() {
         "read {read} of {lines} lines after the reader left"
     );
 }
+
+/// Into `/dev/null` spoolscan writes nothing (as GNU grep does), and reports what it reports
+/// into a pipe: the same counts and exit status, `--max-count` stopping at the same line.
+#[test]
+fn dev_null_gets_the_report_a_pipe_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.ndjson");
+    std::fs::write(&path, input(11, 300, true, false)).unwrap();
+    let cases: [&[&str]; 4] = [
+        &["--threads", "1"],
+        &["-m", "5", "--threads", "1"],
+        &["--keep", "type=keep", "--threads", "2"],
+        &["--keep", "type=keep", "-m", "40", "--threads", "3"],
+    ];
+    for args in cases {
+        let run = |null: bool| {
+            let stats = dir.path().join(format!("stats-{null}.json"));
+            let mut cmd = bin();
+            cmd.arg("scan")
+                .arg(&path)
+                .args(args)
+                .arg("--stats")
+                .arg(&stats);
+            cmd.stderr(Stdio::null());
+            let status = if null {
+                cmd.stdout(Stdio::from(File::create("/dev/null").unwrap()))
+                    .status()
+                    .unwrap()
+            } else {
+                let out = cmd.stdout(Stdio::piped()).output().unwrap();
+                assert!(!out.stdout.is_empty(), "{args:?}: nothing into the pipe");
+                out.status
+            };
+            let report: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+            (status.code(), report)
+        };
+        assert_eq!(run(true), run(false), "{args:?}");
+    }
+}
+
+/// Into a pipe, spoolscan widens the pipe's buffer to 1 MiB (fewer turns between it and the
+/// reader), where the system lets it.
+#[test]
+fn a_pipe_to_stdout_is_widened() {
+    let max: usize = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    if max < 1 << 20 {
+        eprintln!("pipe-max-size {max}: not checked");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.ndjson");
+    std::fs::write(&path, input(12, 50, false, true)).unwrap();
+    let mut child = bin()
+        .arg("scan")
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut got = Vec::new();
+    out.read_to_end(&mut got).unwrap();
+    child.wait().unwrap();
+    assert!(!got.is_empty());
+    // The read end is the same pipe.
+    assert_eq!(rustix::pipe::fcntl_getpipe_size(&out).unwrap(), 1 << 20);
+}

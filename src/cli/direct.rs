@@ -14,6 +14,10 @@
 //! Shorter runs are copied as before: a `sendfile` costs a system call and the buffer's flush.
 //! Where `sendfile` to stdout is refused (`O_APPEND`, a terminal on some kernels), the run is
 //! read with `pread` and written instead.
+//!
+//! When stdout is `/dev/null` ([`stdout_is_dev_null`]) nothing is written at all, as GNU grep
+//! does: the bytes would be thrown away, and `sendfile` to `/dev/null` still reads the pages
+//! through the page cache's bookkeeping (a tenth of a scan that keeps every line).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -21,6 +25,42 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use rustix::io::Errno;
+
+/// Whether stdout is the null device: a character device with the device number of
+/// `/dev/null`.
+pub fn stdout_is_dev_null() -> bool {
+    is_dev_null(io::stdout())
+}
+
+/// Whether `fd` is the null device (see [`stdout_is_dev_null`]).
+fn is_dev_null(fd: impl std::os::fd::AsFd) -> bool {
+    use rustix::fs::{FileType, fstat, stat};
+    let (Ok(out), Ok(null)) = (fstat(fd), stat("/dev/null")) else {
+        return false;
+    };
+    let chr = |mode| FileType::from_raw_mode(mode) == FileType::CharacterDevice;
+    chr(out.st_mode) && chr(null.st_mode) && out.st_rdev == null.st_rdev
+}
+
+/// The pipe buffer asked for when stdout is a pipe (at most what `/proc/sys/fs/pipe-max-size`
+/// lets an unprivileged process ask for by default).
+const PIPE_SIZE: usize = 1 << 20;
+
+/// When stdout is a pipe, widens its buffer to [`PIPE_SIZE`] (from the kernel's 64 KiB), so
+/// that the writer and the reader take turns a sixteenth as often; left as it is when the
+/// kernel refuses (a lower `pipe-max-size`, or a pipe already wider).
+pub fn widen_stdout_pipe() {
+    use rustix::fs::{FileType, fstat};
+    use rustix::pipe::{fcntl_getpipe_size, fcntl_setpipe_size};
+    let out = io::stdout();
+    let Ok(st) = fstat(&out) else { return };
+    if FileType::from_raw_mode(st.st_mode) != FileType::Fifo {
+        return;
+    }
+    if fcntl_getpipe_size(&out).is_ok_and(|size| size < PIPE_SIZE) {
+        let _ = fcntl_setpipe_size(&out, PIPE_SIZE);
+    }
+}
 
 /// Runs of at least this many bytes are written from the file; shorter ones are copied.
 pub const DIRECT_MIN: u64 = 64 << 10;
@@ -186,6 +226,16 @@ fn shrank(len: u64, src: &File) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_null_device_is_dev_null() {
+        assert!(is_dev_null(File::open("/dev/null").unwrap()));
+        assert!(!is_dev_null(File::open("/dev/zero").unwrap()));
+        let file = tempfile::tempfile().unwrap();
+        assert!(!is_dev_null(&file));
+        let (r, w) = rustix::pipe::pipe().unwrap();
+        assert!(!is_dev_null(&r) && !is_dev_null(&w));
+    }
 
     #[test]
     fn runs_extend_over_adjacent_lines_only() {

@@ -57,6 +57,8 @@ pub struct LineWriter<W: Write> {
     /// Runs of retained lines written straight from the input file, when `out` is stdout
     /// ([`LineWriter::direct`]); `None`: every line is copied through `out`.
     direct: Option<Direct>,
+    /// Nothing is written: stdout is `/dev/null` ([`LineWriter::direct`]).
+    null: bool,
 }
 
 impl<W: Write> LineWriter<W> {
@@ -68,6 +70,7 @@ impl<W: Write> LineWriter<W> {
             flush_each: false,
             closed: false,
             direct: None,
+            null: false,
         }
     }
 
@@ -84,9 +87,12 @@ impl<W: Write> LineWriter<W> {
     }
 
     /// Writes long runs of adjacent retained lines straight from the input file to stdout
-    /// (see [`super::direct`]); `out` must be (a buffer over) stdout.
+    /// (see [`super::direct`]), and nothing at all when stdout is `/dev/null`; `out` must be
+    /// (a buffer over) stdout.
     pub fn direct(mut self) -> LineWriter<W> {
         self.direct = Some(Direct::default());
+        self.null = super::direct::stdout_is_dev_null();
+        super::direct::widen_stdout_pipe();
         self
     }
 
@@ -117,6 +123,13 @@ impl<W: Write> Sink for LineWriter<W> {
     type Error = Output;
 
     fn retained(&mut self, event: &mut Event<'_>) -> Result<bool, Output> {
+        if self.null {
+            // Counted (`--max-count`), not written.
+            if let Some(n) = &mut self.remaining {
+                *n -= 1;
+            }
+            return Ok(!self.done());
+        }
         let r = match &mut self.direct {
             Some(d) if d.active() && !self.flush_each => {
                 let (offset, len) = (event.offset(), event.bytes().len() as u64);
