@@ -343,7 +343,7 @@ order = ["memchr", "simdjson", "spoolscan", "spoolscan-mt", "spoolscan-pipe"] + 
 labels = {"memchr": "C `memchr` newline count, fresh mapping", "simdjson": "simdjson `iterate_many` (C++)",
           "spoolscan": "spoolscan scan --threads 1",
           "spoolscan-mt": f"spoolscan scan --threads {os.cpu_count()}",
-          "spoolscan-pipe": "spoolscan scan --threads 1, lines written into a pipe (`| cat`)",
+          "spoolscan-pipe": "spoolscan scan --threads 1, lines written into a pipe (to `cat`)",
           "jq": "jq 1.x `select`"}
 for l in levels:
     labels[f"spoolscan-{l}"] = f"spoolscan scan --threads 1, SIMD level `{l}` forced"
