@@ -45,40 +45,27 @@ fn short_string<const LF: bool>(w: &[u8], from: usize) -> Option<usize> {
 
 /// The closing quote of the string whose body starts at `body`, and whether the body holds a
 /// backslash, when `w` holds it; for a string read in one call ([`StringScan`] carries the scan
-/// over calls).
+/// over calls). With `LF`, for bytes that may run past the end of the line: `None` too when an
+/// LF comes before the closing quote.
 #[inline(always)]
-pub(crate) fn string_end(w: &[u8], body: usize) -> Option<(usize, bool)> {
-    match short_string::<false>(w, body) {
+pub(crate) fn string_end<const LF: bool>(w: &[u8], body: usize) -> Option<(usize, bool)> {
+    match short_string::<LF>(w, body) {
         Some(end) => Some((end, false)),
-        None => long_string_end(w, body),
+        None => long_string_end::<LF>(w, body),
     }
 }
 
 /// [`string_end`] past the short case.
 #[inline(never)]
-fn long_string_end(w: &[u8], body: usize) -> Option<(usize, bool)> {
+fn long_string_end<const LF: bool>(w: &[u8], body: usize) -> Option<(usize, bool)> {
     let mut st = Str::default();
-    match simd::string_end(w, body, &mut st) {
-        Found::At(end) => Some((end, st.had_escape)),
-        Found::More => None,
-    }
-}
-
-/// [`string_end`] in bytes that may run past the end of the line: `None` too when an LF comes
-/// before the closing quote.
-#[inline(always)]
-pub(crate) fn string_end_lf(w: &[u8], body: usize) -> Option<(usize, bool)> {
-    match short_string::<true>(w, body) {
-        Some(end) => Some((end, false)),
-        None => long_string_end_lf(w, body),
-    }
-}
-
-/// [`string_end_lf`] past the short case.
-#[inline(never)]
-fn long_string_end_lf(w: &[u8], body: usize) -> Option<(usize, bool)> {
-    let mut st = Str::default();
-    match simd::string_end_lf(w, body, &mut st) {
+    let found = if LF {
+        simd::string_end_lf(w, body, &mut st)
+    } else {
+        simd::string_end(w, body, &mut st)
+    };
+    match found {
+        // With `LF`, the end found may be the LF.
         Found::At(end) if w[end] == b'"' => Some((end, st.had_escape)),
         _ => None,
     }

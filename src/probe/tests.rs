@@ -490,6 +490,18 @@ fn object_strategy() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// The Codex selection and a `contains` rule on a nested key, for the fast path's tests.
+fn fast_path_probe(case_sensitive: bool) -> Probe {
+    let sel = Selector::new()
+        .equals("type", ["turn.completed", "error", "turn.failed"])
+        .unwrap()
+        .equals("item.type", ["agent_message"])
+        .unwrap()
+        .contains("item.text", ["long enough"])
+        .unwrap();
+    Probe::new(&sel, case_sensitive)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
 
@@ -501,14 +513,7 @@ proptest! {
         exact in any::<bool>(),
         sensitive in any::<bool>(),
     ) {
-        let sel = Selector::new()
-            .equals("type", ["turn.completed", "error", "turn.failed"])
-            .unwrap()
-            .equals("item.type", ["agent_message"])
-            .unwrap()
-            .contains("item.text", ["long enough"])
-            .unwrap();
-        let mut p = Probe::new(&sel, sensitive);
+        let mut p = fast_path_probe(sensitive);
         let want = resumable(&mut p, &line, exact);
         if let Some(got) = p.whole(&line) {
             prop_assert_eq!(got, want.0, "{}", String::from_utf8_lossy(&line));
@@ -533,14 +538,7 @@ proptest! {
     ) {
         // The line cut anywhere, by its end: the rest of it (which, read, could decide) and
         // another line follow.
-        let sel = Selector::new()
-            .equals("type", ["turn.completed", "error", "turn.failed"])
-            .unwrap()
-            .equals("item.type", ["agent_message"])
-            .unwrap()
-            .contains("item.text", ["long enough"])
-            .unwrap();
-        let mut p = Probe::new(&sel, sensitive);
+        let mut p = fast_path_probe(sensitive);
         let k = cut % (line.len() + 1);
         let mut more = line[..k].to_vec();
         more.extend_from_slice(term);

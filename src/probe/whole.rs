@@ -15,7 +15,7 @@
 
 use super::walk::{scalar_end, skip_ws};
 use super::{Outcome, Probe, Stop};
-use crate::block::{string_end, string_end_lf};
+use crate::block::string_end;
 
 /// The fast path reads at most this many bytes of a line: past them it gives up, and the
 /// resumable walk reads the line again from its start.
@@ -61,17 +61,6 @@ fn skip_space<const LF: bool>(w: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
-}
-
-/// The closing quote of the string whose body starts at `body`, and whether it holds a
-/// backslash ([`string_end`]; with `LF`, [`string_end_lf`]).
-#[inline(always)]
-fn str_end<const LF: bool>(w: &[u8], body: usize) -> Option<(usize, bool)> {
-    if LF {
-        string_end_lf(w, body)
-    } else {
-        string_end(w, body)
-    }
 }
 
 /// `Some(x)` or give up.
@@ -153,7 +142,7 @@ impl Probe {
                 return Err(Exit::GiveUp);
             }
             let ks = i + 1;
-            let (ke, esc) = need!(str_end::<LF>(w, ks));
+            let (ke, esc) = need!(string_end::<LF>(w, ks));
             if esc {
                 return Err(Exit::GiveUp);
             }
@@ -182,7 +171,7 @@ impl Probe {
             match child {
                 Some(c) if b == b'"' => {
                     let s = i + 1;
-                    let (e, esc) = need!(str_end::<LF>(w, s));
+                    let (e, esc) = need!(string_end::<LF>(w, s));
                     i = e + 1;
                     *reach = i;
                     self.string_value(w, c, s, e, esc)?;
@@ -218,7 +207,7 @@ impl Probe {
     #[inline(always)]
     fn whole_skip<const LF: bool>(&mut self, w: &[u8], i: usize, b: u8) -> Result<usize, Exit> {
         match b {
-            b'"' => Ok(need!(str_end::<LF>(w, i + 1)).0 + 1),
+            b'"' => Ok(need!(string_end::<LF>(w, i + 1)).0 + 1),
             b'{' | b'[' => {
                 self.container.start(i);
                 let end = if LF {

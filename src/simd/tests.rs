@@ -244,6 +244,13 @@ fn naive_container_lf(w: &[u8], from: usize) -> Result<Option<usize>, usize> {
     }
 }
 
+/// [`skip_container_lf_at`] from a fresh state, as the references give it.
+fn container_lf(level: Level, w: &[u8], from: usize) -> Result<Option<usize>, usize> {
+    skip_container_lf_at(level, w, from, &mut Container::default())
+        .map(found)
+        .map_err(|e| e.0)
+}
+
 fn found(f: Found) -> Option<usize> {
     match f {
         Found::At(i) => Some(i),
@@ -363,9 +370,7 @@ proptest! {
                 let got = found(string_end_lf_at(level, &w, from, &mut Str::default()));
                 prop_assert_eq!(got, want, "{:?} string from {}", level, from);
                 if let Some(want_c) = want_c {
-                    let got = skip_container_lf_at(level, &w, from, &mut Container::default())
-                        .map(found)
-                        .map_err(|e| e.0);
+                    let got = container_lf(level, &w, from);
                     prop_assert_eq!(got, want_c, "{:?} container from {}", level, from);
                 }
             }
@@ -387,9 +392,7 @@ proptest! {
         }
         let want = naive_container_lf(&w, lead);
         for level in levels() {
-            let got = skip_container_lf_at(level, &w, lead, &mut Container::default())
-                .map(found)
-                .map_err(|e| e.0);
+            let got = container_lf(level, &w, lead);
             prop_assert_eq!(got, want, "{:?}", level);
         }
     }
@@ -413,9 +416,7 @@ fn lf_scans_at_every_alignment_and_length() {
                         naive_string_end_lf(w, 2),
                         "{level:?} {pad} {len} {tail:?}"
                     );
-                    let got = skip_container_lf_at(level, w, 0, &mut Container::default())
-                        .map(found)
-                        .map_err(|e| e.0);
+                    let got = container_lf(level, w, 0);
                     assert_eq!(
                         got,
                         naive_container_lf(w, 0),
