@@ -46,11 +46,16 @@ pub(super) fn settle_lines<S: Sink>(
         let ahead = scanner.ahead(data, start, limit);
         // Past the cutter's search (`limit`), the chunk's last byte ends this line. The pages
         // searched are released at once, not at the watermark: several workers search at once.
+        // The last step, up to `limit`, is not: the whole chunk is released when done, and
+        // each release that unmaps pages interrupts the other workers' cores (a chunk's last
+        // line would otherwise cost one more, of a page or two, in every chunk).
         let term = ahead
             .lf
             .or_else(|| {
                 search_lf(data, ahead.from, limit, SHARED.search, |a, b| {
-                    pager.release_range(a, b)
+                    if b < limit {
+                        pager.release_range(a, b)
+                    }
                 })
             })
             .unwrap_or(if span.ends_lf { span.to - 1 } else { span.to });
