@@ -77,6 +77,11 @@ impl Scanner {
         report: &mut Report,
         sink: &mut S,
     ) -> Result<Settled, S::Error> {
+        if self.skipped_as_decided(at, report, sink) {
+            // Decided within the probe's window, read before the LF search released anything:
+            // no page to release again.
+            return Ok(Settled::Go);
+        }
         let start = at.offset as usize;
         let bytes = &data[start..start + at.len];
         // A long line read again by the probe: release what it has gone past, in steps (at
