@@ -1,5 +1,5 @@
 //! `spoolscan-test-child`: a child process with scripted behaviour, for
-//! `tests/spool.rs`. Not part of spoolscan's interface.
+//! `tests/spool*.rs` and `tests/follow*.rs`. Not part of spoolscan's interface.
 //!
 //! Arguments are commands, run in order:
 //!
@@ -19,14 +19,14 @@
 //! | `fsize N` | set RLIMIT_FSIZE to N bytes |
 //! | `kill-self SIG` | send signal number SIG to this process |
 //! | `exit CODE` | exit with CODE |
-//! | `drip FILE` | copy FILE to stdout in pseudo-random chunks (1 byte to 64 KiB, splitting lines anywhere), pausing now and then (tests/follow.rs) |
+//! | `drip FILE` | copy FILE to stdout in pseudo-random chunks (1 byte to 64 KiB, splitting lines anywhere), pausing now and then (tests/follow_run.rs) |
 //! | `escape-truncate MS` | start a grandchild that leaves the process group (`setsid`), writes its pid to the file named by `$SPOOLSCAN_TEST_PIDFILE` (if set), then calls `ftruncate(1, 0)` every millisecond for MS milliseconds (errors ignored); do not wait for it |
 //! | `escape-write MS` | the same, but the grandchild floods stdout with `{"type":"escaped"}` lines for MS milliseconds (exits 3 when a write fails) |
 //! | `escape-tick MS` | the same, but one `{"type":"escaped"}` line every millisecond |
 //! | `fill PATH` | create PATH and write to it until the disk is full (the file is kept) |
 //! | `rm PATH` | remove PATH |
 //! | `try-bytes N` | like `bytes N`, ignoring write errors |
-//! | `transcript N` | write a Codex-style transcript with N giant (64 MiB) tool-output lines to stdout, slowly: 1 MiB at a time with a 1 ms pause (tests/follow.rs) |
+//! | `transcript N` | write a Codex-style transcript with N giant (64 MiB) tool-output lines to stdout, slowly: 1 MiB at a time with a 1 ms pause (tests/follow_rss.rs) |
 //!
 //! A failed write prints the error to stderr and exits with status 3.
 
