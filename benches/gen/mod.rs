@@ -21,11 +21,17 @@
 //!
 //! With the Codex rules (`type` in turn.completed, error, turn.failed; `item.type` =
 //! agent_message), [`Stats::retained`] is the number of lines a scan retains.
+//!
+//! Each kind is generated in a file of its own (`transcript.rs`, `logs.rs`, `events.rs`); this
+//! one holds what they share: the random numbers, the words and escaped fragments of prose and
+//! tool output, and the line buffer that counts what it writes and pads to the exact size.
 #![allow(dead_code)]
 
 use std::io::{self, Write};
 
 mod events;
+mod logs;
+mod transcript;
 
 /// Which input to generate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,33 +252,6 @@ const OUTPUT_LINES: &[&str] = &[
     "    0.123456 0.654321 0.111111 0.999999 0.500000 0.250000 0.125000\\n",
 ];
 
-const COMMANDS: &[&str] = &[
-    "bash -lc 'cargo test --release'",
-    "bash -lc 'rg -n \\\"fn scan\\\" src'",
-    "bash -lc 'cat target/debug/build/output.log'",
-    "bash -lc 'npm run build 2>&1'",
-    "bash -lc 'find / -name \\\"*.json\\\"'",
-    "bash -lc 'pytest -x -q'",
-];
-
-const LOG_TARGETS: &[&str] = &[
-    "codex_core::exec",
-    "codex_core::codex",
-    "codex_exec::event_processor",
-    "codex_core::mcp_connection_manager",
-    "codex_core::client",
-];
-
-/// Item types of skipped `item.*` events in the logs input.
-const ITEM_TYPES: &[&str] = &[
-    "reasoning",
-    "command_execution",
-    "file_change",
-    "mcp_tool_call",
-    "web_search",
-    "todo_list",
-];
-
 struct Gen<'w, W: Write> {
     rng: Rng,
     out: &'w mut W,
@@ -343,30 +322,6 @@ impl<'w, W: Write> Gen<'w, W> {
         self.line.extend(std::iter::repeat_n(b'.', pad));
     }
 
-    /// Appends exactly `n` bytes of escaped tool output to the line (written through to the
-    /// output in chunks, so giant lines need no giant buffer).
-    fn tool_output(&mut self, n: u64) -> io::Result<()> {
-        let mut left = n;
-        while left > 0 {
-            let tok: &str = self.rng.pick(OUTPUT_LINES);
-            if (tok.len() as u64) <= left {
-                self.line.extend_from_slice(tok.as_bytes());
-                left -= tok.len() as u64;
-            } else {
-                self.line.extend(std::iter::repeat_n(b'=', left as usize));
-                left = 0;
-            }
-            if self.line.len() >= 1 << 16 {
-                // Flush the line's head; only its tail stays in the buffer.
-                self.out.write_all(&self.line)?;
-                let k = self.line.len() as u64;
-                self.stats.bytes += k;
-                self.line.clear();
-            }
-        }
-        Ok(())
-    }
-
     fn next_item(&mut self) -> u64 {
         self.item += 1;
         self.item
@@ -383,159 +338,6 @@ impl<'w, W: Write> Gen<'w, W> {
             ms % 1000
         );
         self.push(&s);
-    }
-
-    // ---- Input (a) ----
-
-    fn transcript(&mut self, size: u64) -> io::Result<()> {
-        // Plan the giant lines: 60% of the bytes, each 8..=64 MiB, clamped to the budget.
-        let mut giants = Vec::new();
-        let mut budget = size * 6 / 10;
-        let (lo, hi) = ((8 * MIB).min(size / 10).max(1), 64 * MIB);
-        while budget >= 1 << 10 {
-            let want = if budget <= hi {
-                budget
-            } else {
-                let w = self.rng.range(lo, hi);
-                if budget - w < lo { budget - lo } else { w }
-            };
-            giants.push(want);
-            budget -= want;
-        }
-        let small_budget = size - giants.iter().sum::<u64>();
-        let per_gap = small_budget / (giants.len() as u64 + 1);
-        let mut next_giant = per_gap;
-        let mut giants = giants.into_iter();
-        self.push(
-            r#"{"type":"thread.started","thread_id":"0199a213-81c0-7800-8aa1-bbab2a035a53"}"#,
-        );
-        self.emit(false)?;
-        let mut small = self.stats.bytes;
-        let mut turn_open = false;
-        // Keep room for the final filler line.
-        while self.stats.bytes + 4096 < size {
-            let giant = if small >= next_giant {
-                giants.next()
-            } else {
-                None
-            };
-            if let Some(g) = giant {
-                let room = size - self.stats.bytes - 1;
-                self.giant(g.min(room.saturating_sub(512)))?;
-                next_giant += per_gap;
-                continue;
-            }
-            let before = self.stats.bytes;
-            if !turn_open {
-                self.push(r#"{"type":"turn.started"}"#);
-                self.emit(false)?;
-                turn_open = true;
-            } else {
-                turn_open = self.small_transcript_event()?;
-            }
-            small += self.stats.bytes - before;
-        }
-        self.filler(size)
-    }
-
-    /// One small event inside a turn. Returns false when the turn ended.
-    fn small_transcript_event(&mut self) -> io::Result<bool> {
-        let id = self.next_item();
-        match self.rng.below(100) {
-            0..=29 => {
-                self.push(r#"{"type":"item.completed","item":{"id":"item_"#);
-                self.push_num(id);
-                self.push(r#"","type":"reasoning","text":"**Planning** "#);
-                let n = self.rng.range(60, 1200) as usize;
-                self.prose(n);
-                self.push(r#""}}"#);
-                self.emit(false)?;
-            }
-            30..=59 => {
-                let cmd: &str = self.rng.pick(COMMANDS);
-                self.push(r#"{"type":"item.started","item":{"id":"item_"#);
-                self.push_num(id);
-                self.push(r#"","type":"command_execution","command":""#);
-                self.push(cmd);
-                self.push(r#"","aggregated_output":"","exit_code":null,"status":"in_progress"}}"#);
-                self.emit(false)?;
-                self.push(r#"{"type":"item.completed","item":{"id":"item_"#);
-                self.push_num(id);
-                self.push(r#"","type":"command_execution","command":""#);
-                self.push(cmd);
-                self.push(r#"","aggregated_output":""#);
-                let n = self.rng.range(0, 4000);
-                self.tool_output(n)?;
-                self.push(r#"","exit_code":0,"status":"completed"}}"#);
-                self.emit(false)?;
-            }
-            60..=74 => {
-                self.push(r#"{"type":"item.completed","item":{"id":"item_"#);
-                self.push_num(id);
-                self.push(r#"","type":"file_change","changes":[{"path":"src/scanner.rs","kind":"update"},{"path":"tests/scan.rs","kind":"add"}],"status":"completed"}}"#);
-                self.emit(false)?;
-            }
-            75..=84 => {
-                self.push(r#"{"type":"item.updated","item":{"id":"item_"#);
-                self.push_num(id);
-                self.push(r#"","type":"todo_list","items":[{"text":"read the probe","completed":true},{"text":"profile","completed":false}]}}"#);
-                self.emit(false)?;
-            }
-            85..=92 => {
-                self.push(r#"{"type":"item.completed","item":{"id":"item_"#);
-                self.push_num(id);
-                self.push(r#"","type":"agent_message","text":""#);
-                let n = self.rng.range(20, 1500) as usize;
-                self.prose(n);
-                self.push(r#""}}"#);
-                self.emit(true)?;
-            }
-            93..=98 => {
-                self.push(r#"{"type":"turn.completed","usage":{"input_tokens":"#);
-                let n = self.rng.range(1000, 90000);
-                self.push_num(n);
-                self.push(r#","cached_input_tokens":"#);
-                self.push_num(n / 2);
-                self.push(r#","output_tokens":"#);
-                let n = self.rng.range(10, 4000);
-                self.push_num(n);
-                self.push("}}");
-                self.emit(true)?;
-                return Ok(false);
-            }
-            _ => {
-                self.push(r#"{"type":"error","message":"stream disconnected before completion: retrying 1/5 in 200ms"}"#);
-                self.emit(true)?;
-            }
-        }
-        Ok(true)
-    }
-
-    /// One giant `command_execution` line of exactly `len` bytes plus its LF.
-    fn giant(&mut self, len: u64) -> io::Result<()> {
-        let id = self.next_item();
-        let bytes0 = self.stats.bytes;
-        self.push(r#"{"type":"item.completed","item":{"id":"item_"#);
-        self.push_num(id);
-        self.push(r#"","type":"command_execution","command":"bash -lc 'cat target/debug/build/output.log'","aggregated_output":""#);
-        let tail = r#"","exit_code":0,"status":"completed"}}"#;
-        let head = self.line.len() as u64;
-        self.tool_output(len.saturating_sub(head + tail.len() as u64))?;
-        self.push(tail);
-        // `emit` counts the buffered tail; account for the head already flushed.
-        let flushed = self.stats.bytes - bytes0;
-        self.line.push(b'\n');
-        self.out.write_all(&self.line)?;
-        let n = self.line.len() as u64 + flushed;
-        self.stats.bytes += self.line.len() as u64;
-        self.stats.lines += 1;
-        self.stats.longest = self.stats.longest.max(n - 1);
-        if n > MIB {
-            self.stats.giant_lines += 1;
-            self.stats.giant_bytes += n;
-        }
-        self.line.clear();
-        Ok(())
     }
 
     /// Pads the output to exactly `size` bytes with one skipped line (when there is room).
@@ -556,115 +358,5 @@ impl<'w, W: Write> Gen<'w, W> {
         self.line.extend(std::iter::repeat_n(b' ', n as usize));
         self.push(tail);
         self.emit(false)
-    }
-
-    // ---- Input (b) ----
-
-    fn logs(&mut self, size: u64) -> io::Result<()> {
-        while self.stats.bytes + 2100 < size {
-            let target = self.rng.range(100, 2048) as usize;
-            self.log_line(target)?;
-        }
-        self.filler(size)
-    }
-
-    /// One log-like line of about `target` bytes (without LF).
-    fn log_line(&mut self, target: usize) -> io::Result<()> {
-        let r = self.rng.below(1000);
-        let retained = r < 20;
-        match r {
-            // 2% retained: agent messages, usage, errors.
-            0..=9 => {
-                self.push(r#"{"type":"item.completed","item":{"id":"item_"#);
-                let id = self.next_item();
-                self.push_num(id);
-                self.push(r#"","type":"agent_message","text":""#);
-                self.fill_to(target, r#""}}"#);
-            }
-            10..=15 => {
-                self.push(r#"{"type":"turn.completed","usage":{"input_tokens":"#);
-                let n = self.rng.range(1000, 90000);
-                self.push_num(n);
-                self.push(r#","output_tokens":"#);
-                let n = self.rng.range(10, 4000);
-                self.push_num(n);
-                self.push(r#"},"note":""#);
-                self.fill_to(target, r#""}"#);
-            }
-            16..=19 => {
-                self.push(if r < 18 {
-                    r#"{"type":"error","message":""#
-                } else {
-                    r#"{"type":"turn.failed","error":{"message":""#
-                });
-                let tail = if r < 18 { r#""}"# } else { r#""}}"# };
-                self.fill_to(target, tail);
-            }
-            // Skipped item events: decided at `item.type`, early in the line.
-            20..=449 => {
-                let verb = self
-                    .rng
-                    .pick(&["item.started", "item.updated", "item.completed"]);
-                let ty = self.rng.pick(ITEM_TYPES);
-                self.push(r#"{"type":""#);
-                self.push(verb);
-                self.push(r#"","item":{"id":"item_"#);
-                let id = self.next_item();
-                self.push_num(id);
-                self.push(r#"","type":""#);
-                self.push(ty);
-                self.push(r#"","text":""#);
-                self.fill_to(target, r#""}}"#);
-            }
-            // Skipped log records without `item`: the probe reads them to the end.
-            450..=799 => {
-                self.push(r#"{"timestamp":""#);
-                self.timestamp();
-                self.push(r#"","type":"log","level":""#);
-                let level = self.rng.pick(&["INFO", "DEBUG", "WARN", "TRACE"]);
-                self.push(level);
-                self.push(r#"","target":""#);
-                let t: &str = self.rng.pick(LOG_TARGETS);
-                self.push(t);
-                self.push(r#"","spans":[{"name":"turn","id":"#);
-                let n = self.rng.range(1, 99);
-                self.push_num(n);
-                self.push(r#"},{"name":"exec","call_id":"call_"#);
-                let n = self.rng.range(1000, 9999);
-                self.push_num(n);
-                self.push(r#""}],"fields":{"elapsed_ms":"#);
-                let n = self.rng.range(1, 30000);
-                self.push_num(n);
-                self.push(r#","ok":true,"message":""#);
-                self.fill_to(target, r#""}}"#);
-            }
-            // Output deltas: a base64-ish chunk, no item.
-            _ => {
-                self.push(r#"{"type":"exec_command_output_delta","call_id":"call_"#);
-                let n = self.rng.range(1000, 9999);
-                self.push_num(n);
-                self.push(r#"","stream":"stdout","chunk":""#);
-                let end = target.saturating_sub(3).max(self.line.len());
-                while self.line.len() < end {
-                    let tok: &str = self.rng.pick(OUTPUT_LINES);
-                    if self.line.len() + tok.len() > end {
-                        break;
-                    }
-                    self.push(tok);
-                }
-                let pad = end - self.line.len();
-                self.line.extend(std::iter::repeat_n(b'-', pad));
-                self.push(r#""}"#);
-            }
-        }
-        self.emit(retained)
-    }
-
-    /// Fills the open string with prose so that the line, `tail` included, is about `target`
-    /// bytes long, then appends `tail`.
-    fn fill_to(&mut self, target: usize, tail: &str) {
-        let n = target.saturating_sub(self.line.len() + tail.len());
-        self.prose(n);
-        self.push(tail);
     }
 }

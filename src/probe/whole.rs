@@ -6,7 +6,7 @@
 //! helpers. Anything else gives up: a key with an escape, a syntax error, bytes that end before
 //! the outcome is decided. The caller then walks the line again with the resumable walk, which
 //! knows every case and says what the error is and where. Both are tested to agree on every
-//! line the fast path decides (`tests.rs`).
+//! line the fast path decides (`tests/fast.rs`).
 //!
 //! Its second form ([`Probe::whole_lf`]) reads bytes that run on past the end of the line and
 //! finds that end as it goes: every step that passes over bytes stops at an LF, and an LF is

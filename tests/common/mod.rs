@@ -1,5 +1,5 @@
 //! Helpers of the tests that run the `spoolscan` binary (tests/cli.rs, tests/cli_scan.rs,
-//! tests/harden.rs: `mod common;`): the binary, a run with stdin fed from memory and the
+//! tests/harden*.rs: `mod common;`): the binary, a run with stdin fed from memory and the
 //! output captured, temporary input files, and the checks on a finished run.
 //!
 //! The other files of this folder are included on their own by the tests that need them
