@@ -1,5 +1,5 @@
 //! A pull iterator over the retained lines of a scan ([`Scanner::events`]), beside the push
-//! [`Sink`](crate::Sink).
+//! [`Sink`].
 
 use std::fs::File;
 use std::io;

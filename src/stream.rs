@@ -4,7 +4,7 @@
 //! A reader cannot be read back, unlike a mapped file or a followed one. A line is kept in
 //! memory only while it is short (up to `hold = max(probe, min(1 MiB, max_line))` bytes); a
 //! longer one becomes a *long* line, of which memory keeps only the first bytes (the head) and
-//! a few facts (length, blank, last byte, the streaming completeness check [`Complete`](crate::complete::Complete)):
+//! a few facts (length, blank, last byte, the streaming completeness check [`Complete`]):
 //!
 //! * While the long line may have to be parsed or classified whole (it is at most the ceiling,
 //!   and: the selector is empty, or `validate_all` is set, or it is at most `max_line` and its

@@ -173,7 +173,7 @@ impl Follower {
         Ok(())
     }
 
-    /// Streams `len` bytes at `offset` through [`Complete`](crate::complete::Complete).
+    /// Streams `len` bytes at `offset` through [`Complete`].
     pub(super) fn structurally_complete(&mut self, offset: u64, len: u64) -> Result<bool, Error> {
         let mut s = Complete::new();
         let mut chunk = vec![0; READ_CHUNK];

@@ -119,7 +119,7 @@ impl<C: Collector + ?Sized> Collector for Box<C> {
     }
 }
 
-/// The profile-specific part of a [`Summary`].
+/// The profile-specific part of a [`Summary`](crate::Summary).
 #[derive(Debug, Default)]
 pub(crate) struct Draft {
     pub(crate) answer: Option<String>,

@@ -164,8 +164,8 @@ impl Summarizer {
     /// Summarizes `source`: a path, a file, a reader or bytes (see [`IntoSource`]).
     ///
     /// Every byte the summary uses comes through the scanner: the retained events, the
-    /// first bytes of the lines it passes ([`Sink::passed`](crate::Sink::passed)), and the
-    /// input read back at the end ([`Sink::read_back`](crate::Sink::read_back)) for the
+    /// first bytes of the lines it passes ([`Sink::passed`]), and the
+    /// input read back at the end ([`Sink::read_back`]) for the
     /// Codex last-object fallback. A reader is first copied with [`Scanner::spool`] (it is
     /// read again: by the detection of [`Profile::Auto`], and by the fallback).
     ///
